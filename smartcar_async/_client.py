@@ -1,0 +1,465 @@
+"""`SmartcarClient`: configuration, lifecycle, the resources, and `with_options`."""
+
+from __future__ import annotations
+
+import contextvars
+import logging
+import os
+import platform
+import types
+from collections.abc import AsyncIterable, Awaitable, Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast
+
+import attrs
+import anyio.lowlevel
+import httpx
+
+from ._auth import ClientCredentials, TokenManager, TokenStore
+from ._clock import Clock, SystemClock
+from ._config import (
+    DEFAULT_COMMAND_TIMEOUT,
+    DEFAULT_LIMITS,
+    DEFAULT_TIMEOUT,
+    ENV_CLIENT_ID,
+    ENV_CLIENT_SECRET,
+    resolve_urls,
+)
+from ._errors import APIConnectionError, APITimeoutError, ConfigurationError, error_from_response
+from ._logging import logger, setup_from_environment
+from ._pipeline import (
+    AuthMiddleware,
+    CallState,
+    Middleware,
+    Next,
+    RetryMiddleware,
+    ThrottleMiddleware,
+    attach_state,
+    build_chain,
+)
+from ._raw import RawResponse
+from ._retry import RetryPolicy
+from ._version import __version__
+
+if TYPE_CHECKING:
+    from ._fanout import FanOut, FanOutProgress
+
+__all__ = ["SmartcarClient"]
+
+T = TypeVar("T")
+TargetT = TypeVar("TargetT")
+ResultT = TypeVar("ResultT")
+Host = Literal["vehicle", "management"]
+
+# Set by ``with_raw_response`` proxies: the next `SmartcarClient._call` in this context
+# returns a `RawResponse` instead of the parsed model.
+_want_raw: contextvars.ContextVar[bool] = contextvars.ContextVar("smartcar_raw", default=False)
+
+_USER_AGENT = (
+    f"smartcar-async/{__version__} (Python {platform.python_version()}; httpx {httpx.__version__})"
+)
+
+
+def _current_loop() -> object:
+    """An object that identifies the running event loop (the asyncio loop or trio run)."""
+    return anyio.lowlevel.current_token().native_token
+
+
+@attrs.define
+class _Shared:
+    """State a client shares with the clients `with_options` derives from it."""
+
+    http: httpx.AsyncClient
+    owns_http: bool
+    tokens: TokenManager
+    throttle: ThrottleMiddleware
+    clock: Clock
+    vehicle_api_url: str
+    management_api_url: str
+    token_url: str
+    loop: object | None = None
+    closed: bool = False
+
+
+class SmartcarClient:
+    """The client for Smartcar's v3 Vehicle and Management APIs.
+
+    One client per process (per event loop), opened once and shared by every task: it
+    holds the connection pool and the application token.
+
+    Args:
+        client_id: the v3 API-credential client id; default ``SMARTCAR_CLIENT_ID``.
+        client_secret: its secret; default ``SMARTCAR_CLIENT_SECRET``.
+        token_url: the token endpoint; default ``SMARTCAR_TOKEN_URL`` or Smartcar's.
+        vehicle_api_url: the Vehicle API base; default ``SMARTCAR_VEHICLE_API_URL``.
+        management_api_url: the Management API base; default
+            ``SMARTCAR_MANAGEMENT_API_URL``.
+        http_client: your own `httpx.AsyncClient`, used as given and not closed by
+            the SDK. By default the SDK makes one with generous pool limits.
+        transport: an httpx transport for the SDK's own client (the emulator's, say).
+            Ignored when ``http_client`` is given.
+        timeout: timeouts for reads and management calls.
+        command_timeout: timeouts for commands (their read timeout outlasts the API's
+            ~175 s long-running command window).
+        retry: the `RetryPolicy`.
+        middleware: your own middleware, outermost first (tracing, metrics...).
+        token_store: where the application token is kept; in memory by default.
+        clock: the time source (tests pass a `VirtualClock`).
+        limits: connection pool limits for the SDK's own HTTP client.
+        token_auth: ``"post"`` (credentials in the form body, the documented way) or
+            ``"basic"``.
+
+    Example:
+        >>> async with SmartcarClient() as client:
+        ...     signals = await client.vehicles.signals(vehicle_id, user_id=user_id)
+        ...     print(signals.value("tractionbattery-stateofcharge"))
+    """
+
+    def __init__(
+        self,
+        *,
+        client_id: str | None = None,
+        client_secret: str | None = None,
+        token_url: str | None = None,
+        vehicle_api_url: str | None = None,
+        management_api_url: str | None = None,
+        http_client: httpx.AsyncClient | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        timeout: httpx.Timeout = DEFAULT_TIMEOUT,
+        command_timeout: httpx.Timeout = DEFAULT_COMMAND_TIMEOUT,
+        retry: RetryPolicy | None = None,
+        middleware: Sequence[Middleware] = (),
+        token_store: TokenStore | None = None,
+        clock: Clock | None = None,
+        limits: httpx.Limits = DEFAULT_LIMITS,
+        token_auth: Literal["post", "basic"] = "post",
+    ) -> None:
+        setup_from_environment()
+        client_id = client_id or os.environ.get(ENV_CLIENT_ID)
+        client_secret = client_secret or os.environ.get(ENV_CLIENT_SECRET)
+        if not client_id or not client_secret:
+            raise ConfigurationError(
+                "missing credentials: pass client_id and client_secret, or set "
+                f"{ENV_CLIENT_ID} and {ENV_CLIENT_SECRET}"
+            )
+        if http_client is not None and not isinstance(http_client, httpx.AsyncClient):
+            raise ConfigurationError(
+                f"http_client must be an httpx.AsyncClient, got {type(http_client).__name__}"
+            )
+        token_url, vehicle_api_url, management_api_url = resolve_urls(
+            token_url, vehicle_api_url, management_api_url
+        )
+        clock = clock if clock is not None else SystemClock()
+        owns_http = http_client is None
+        if http_client is None:
+            http_client = httpx.AsyncClient(
+                transport=transport if transport is not None else _default_transport(limits),
+                timeout=timeout,
+                follow_redirects=False,
+            )
+        tokens = TokenManager(
+            ClientCredentials(client_id, client_secret),
+            token_url=token_url,
+            http_client=http_client,
+            store=token_store,
+            clock=clock,
+            auth_method=token_auth,
+        )
+        shared = _Shared(
+            http=http_client,
+            owns_http=owns_http,
+            tokens=tokens,
+            throttle=ThrottleMiddleware(clock),
+            clock=clock,
+            vehicle_api_url=vehicle_api_url,
+            management_api_url=management_api_url,
+            token_url=token_url,
+        )
+        self._setup(
+            shared,
+            timeout=timeout,
+            command_timeout=command_timeout,
+            retry=retry if retry is not None else RetryPolicy(),
+            middleware=tuple(middleware),
+            derived=False,
+        )
+
+    def _setup(
+        self,
+        shared: _Shared,
+        *,
+        timeout: httpx.Timeout,
+        command_timeout: httpx.Timeout,
+        retry: RetryPolicy,
+        middleware: tuple[Middleware, ...],
+        derived: bool,
+    ) -> None:
+        self._shared = shared
+        self._timeout = timeout
+        self._command_timeout = command_timeout
+        self._retry = retry
+        self._middleware = middleware
+        self._derived = derived
+        self._headers = {
+            "Accept": "application/json",
+            # Sent on every call, GETs included: one integration found GETs without it
+            # answered VEHICLE_NOT_FOUND.
+            "Content-Type": "application/json",
+            "User-Agent": _USER_AGENT,
+        }
+        self._base_urls = {
+            "vehicle": shared.vehicle_api_url,
+            "management": shared.management_api_url,
+        }
+        layers: list[Middleware] = [
+            *middleware,
+            RetryMiddleware(shared.clock),
+            shared.throttle,
+            AuthMiddleware(shared.tokens),
+        ]
+        self._chain: Next = build_chain(layers, self._send_once)
+        # Imported here: the resource modules import this module for typing.
+        from .resources import Commands, Connections, Subscriptions, Users, Vehicles, Webhooks
+
+        self.connections = Connections(self)
+        self.users = Users(self)
+        self.vehicles = Vehicles(self)
+        self.commands = Commands(self)
+        self.webhooks = Webhooks(self)
+        self.subscriptions = Subscriptions(self)
+
+    # -- configuration -------------------------------------------------------------------
+
+    def with_options(
+        self,
+        *,
+        retry: RetryPolicy | None = None,
+        timeout: httpx.Timeout | None = None,
+        command_timeout: httpx.Timeout | None = None,
+        middleware: Sequence[Middleware] | None = None,
+    ) -> SmartcarClient:
+        """A client with other options that shares this one's pool, token and throttle.
+
+        Closing the derived client does nothing; close the original.
+
+        Example:
+            >>> patient = client.with_options(retry=RetryPolicy(max_retries=6))
+            >>> await patient.vehicles.signals(vehicle_id, user_id=user_id)
+        """
+        derived = object.__new__(SmartcarClient)
+        derived._setup(
+            self._shared,
+            timeout=timeout if timeout is not None else self._timeout,
+            command_timeout=command_timeout if command_timeout is not None else self._command_timeout,
+            retry=retry if retry is not None else self._retry,
+            middleware=tuple(middleware) if middleware is not None else self._middleware,
+            derived=True,
+        )
+        return derived
+
+    @property
+    def retry(self) -> RetryPolicy:
+        """This client's default `RetryPolicy`."""
+        return self._retry
+
+    @property
+    def tokens(self) -> TokenManager:
+        """The `TokenManager` (shared with derived clients)."""
+        return self._shared.tokens
+
+    @property
+    def http_client(self) -> httpx.AsyncClient:
+        """The underlying `httpx.AsyncClient`."""
+        return self._shared.http
+
+    @property
+    def clock(self) -> Clock:
+        """The client's clock."""
+        return self._shared.clock
+
+    def __repr__(self) -> str:
+        return (
+            f"<SmartcarClient vehicle_api_url={self._shared.vehicle_api_url!r} "
+            f"client_id={self._shared.tokens._credentials.client_id!r}>"
+        )
+
+    def fan_out(
+        self,
+        targets: Iterable[TargetT] | AsyncIterable[TargetT],
+        fn: Callable[[TargetT], Awaitable[ResultT]],
+        *,
+        concurrency: int = 100,
+        fail_fast: bool = False,
+        max_rate: float | None = None,
+        on_progress: Callable[[FanOutProgress], None] | None = None,
+    ) -> FanOut[TargetT, ResultT]:
+        """Run ``fn`` over many targets with bounded concurrency; outcomes as they finish.
+
+        See `smartcar_async.FanOut` for the details and the fleet guide for examples.
+
+        Example:
+            >>> async with client.fan_out(vehicle_ids, read, concurrency=200) as outcomes:
+            ...     async for outcome in outcomes:
+            ...         print(outcome.target, outcome.ok)
+        """
+        from ._fanout import FanOut
+
+        return FanOut(
+            targets,
+            fn,
+            concurrency=concurrency,
+            fail_fast=fail_fast,
+            max_rate=max_rate,
+            on_progress=on_progress,
+            clock=self._shared.clock,
+        )
+
+    # -- lifecycle -----------------------------------------------------------------------
+
+    async def __aenter__(self) -> SmartcarClient:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: types.TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close the connection pool (unless it was passed in as ``http_client``)."""
+        if self._derived or self._shared.closed:
+            return
+        self._shared.closed = True
+        if self._shared.owns_http:
+            await self._shared.http.aclose()
+
+    @property
+    def is_closed(self) -> bool:
+        """Whether `aclose` has run."""
+        return self._shared.closed
+
+    # -- the request path ----------------------------------------------------------------
+
+    def _check_loop(self) -> None:
+        loop = _current_loop()
+        shared = self._shared
+        if shared.loop is None:
+            shared.loop = loop
+        elif shared.loop is not loop:
+            raise RuntimeError(
+                "this SmartcarClient was first used in another event loop; a client and its "
+                "connection pool belong to one loop: create one client per event loop"
+            )
+        if shared.closed:
+            raise RuntimeError("this SmartcarClient is closed")
+
+    async def _send_once(self, request: httpx.Request) -> httpx.Response:
+        response = await self._shared.http.send(request)
+        if logger.isEnabledFor(logging.DEBUG):
+            logger.debug(
+                "%s %s -> %d request_id=%s",
+                request.method,
+                request.url.path,
+                response.status_code,
+                response.headers.get("sc-request-id"),
+            )
+        return response
+
+    def url(self, host: Host, path: str) -> str:
+        """The full URL of ``path`` on the vehicle or management API."""
+        return self._base_urls[host] + path
+
+    async def request(
+        self,
+        method: str,
+        host: Host,
+        path: str,
+        *,
+        params: dict[str, Any] | None = None,
+        json: object | None = None,
+        user_id: str | None = None,
+        command: bool = False,
+        retry: RetryPolicy | None = None,
+        timeout: httpx.Timeout | None = None,
+    ) -> tuple[httpx.Response, CallState]:
+        """Send one call through the pipeline; return the 2xx response or raise.
+
+        This is the SDK's own request path, public so that an endpoint the SDK does not
+        wrap yet can still be called with auth, retries and errors handled.
+
+        Args:
+            method: the HTTP method.
+            host: ``"vehicle"`` or ``"management"``.
+            path: the path below the base URL, ids already made safe.
+            params: query parameters.
+            json: the JSON body, if any.
+            user_id: sent as ``sc-user-id`` when given.
+            command: True for commands: never re-sent once they may have reached the
+                server, and sent with ``command_timeout``.
+            retry: the `RetryPolicy` for this call.
+            timeout: the timeout for this call.
+
+        Raises:
+            APIStatusError: a non-2xx answer (its subclass by error type).
+            APIConnectionError: no answer.
+
+        Example:
+            >>> response, _ = await client.request("GET", "vehicle", "/vehicles/abc")
+        """
+        self._check_loop()
+        headers = self._headers
+        if user_id is not None:
+            headers = {**headers, "sc-user-id": user_id}
+        if timeout is None:
+            timeout = self._command_timeout if command else self._timeout
+        request = self._shared.http.build_request(
+            method,
+            self._base_urls[host] + path,
+            params=params,
+            json=json,
+            headers=headers,
+            timeout=timeout,
+        )
+        state = CallState(retry=retry if retry is not None else self._retry, idempotent=not command)
+        attach_state(request, state)
+        try:
+            response = await self._chain(request)
+        except httpx.TimeoutException as exc:
+            raise APITimeoutError(
+                f"{method} {request.url.path} timed out ({type(exc).__name__})",
+                method=method,
+                url=str(request.url.copy_with(query=None)),
+            ) from exc
+        except httpx.TransportError as exc:
+            raise APIConnectionError(
+                f"{method} {request.url.path} failed: {type(exc).__name__}: {exc}",
+                method=method,
+                url=str(request.url.copy_with(query=None)),
+            ) from exc
+        if not 200 <= response.status_code < 300:
+            raise error_from_response(response)
+        return response, state
+
+    async def _call(
+        self,
+        method: str,
+        host: Host,
+        path: str,
+        parse: Callable[[httpx.Response], T],
+        **options: Any,
+    ) -> T:
+        """`request`, then ``parse(response)`` (or a `RawResponse` in raw mode)."""
+        response, state = await self.request(method, host, path, **options)
+        if _want_raw.get():
+            raw = RawResponse(response, lambda: parse(response), retries=state.retries)
+            return cast(T, raw)
+        return parse(response)
+
+
+def _default_transport(limits: httpx.Limits) -> httpx.AsyncBaseTransport:
+    try:
+        from ._transport import default_transport
+    except ImportError:  # the sharded transport is optional while it is being built
+        return httpx.AsyncHTTPTransport(limits=limits)
+    return default_transport(limits)

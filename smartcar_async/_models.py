@@ -1,0 +1,221 @@
+"""The one cattrs converter, and the helpers that turn JSON:API into attrs models.
+
+Models are ``attrs.frozen`` classes with snake_case fields. The converter maps each
+field to its camelCase JSON key, ignores keys it does not know, keeps the JSON a model
+came from on ``raw`` (out of repr and equality), and turns epoch or ISO timestamps into
+aware datetimes. A model that needs more than a rename (a JSON:API resource whose fields
+live under ``attributes`` and ``relationships``) defines a ``_flatten`` classmethod that
+returns the flat mapping the converter then reads.
+
+Example:
+    >>> @model
+    ... class Thing:
+    ...     id: str
+    ...     created_at: datetime | None = None
+    ...     raw: Mapping[str, Any] = RAW
+    >>> structure({"id": "a", "createdAt": 1752104218549}, Thing).created_at.year
+    2025
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import re
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
+
+import attrs
+import cattrs
+from cattrs.gen import make_dict_structure_fn, override
+
+from ._errors import APIResponseError
+
+__all__ = [
+    "RAW",
+    "converter",
+    "model",
+    "parse_timestamp",
+    "related_id",
+    "structure",
+    "unwrap",
+]
+
+T = TypeVar("T")
+
+#: Field definition for the ``raw`` JSON a model keeps: excluded from repr, eq and hash.
+RAW: Any = attrs.field(factory=dict, repr=False, eq=False, hash=False)
+
+#: Decorator for model classes: frozen, slotted, keyword-only attrs classes.
+model = attrs.frozen(kw_only=True)
+
+_CAMEL_BOUNDARY = re.compile(r"_([a-z0-9])")
+
+# Epoch values below this are seconds, above it milliseconds: 1e11 ms is March 1973 and
+# 1e11 s is the year 5138, so no real timestamp is ambiguous. The reference records both
+# units for the same fields.
+_SECONDS_LIMIT = 100_000_000_000
+
+
+def snake_to_camel(name: str) -> str:
+    """``oem_updated_at`` -> ``oemUpdatedAt``."""
+    return _CAMEL_BOUNDARY.sub(lambda m: m.group(1).upper(), name)
+
+
+def parse_timestamp(value: object) -> _dt.datetime | None:
+    """An aware UTC datetime from epoch seconds, epoch milliseconds or ISO-8601 text.
+
+    Anything else (None, garbage, out of range) gives None rather than an error, so a
+    malformed timestamp never makes a whole response unreadable.
+
+    Example:
+        >>> parse_timestamp(1752104218549).isoformat()
+        '2025-07-09T23:36:58.549000+00:00'
+    """
+    if isinstance(value, _dt.datetime):
+        return value if value.tzinfo else value.replace(tzinfo=_dt.timezone.utc)
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        seconds = value / 1000 if abs(value) >= _SECONDS_LIMIT else value
+        try:
+            return _dt.datetime.fromtimestamp(seconds, tz=_dt.timezone.utc)
+        except (OverflowError, OSError, ValueError):
+            return None
+    if isinstance(value, str):
+        text = value.strip()
+        if not text:
+            return None
+        if text.lstrip("-").replace(".", "", 1).isdigit():
+            return parse_timestamp(float(text))
+        if text.endswith(("Z", "z")):  # fromisoformat accepts "Z" only from Python 3.11
+            text = text[:-1] + "+00:00"
+        try:
+            parsed = _dt.datetime.fromisoformat(text)
+        except ValueError:
+            return None
+        return parsed if parsed.tzinfo else parsed.replace(tzinfo=_dt.timezone.utc)
+    return None
+
+
+def unwrap(payload: object) -> Mapping[str, Any]:
+    """The resource object of a single-resource response, with or without ``data``.
+
+    The newer spec wraps single resources in ``{"data": {...}}``; older docs send the
+    resource bare. Both are accepted.
+    """
+    if not isinstance(payload, Mapping):
+        raise APIResponseError(f"expected a JSON object, got {type(payload).__name__}")
+    data = payload.get("data")
+    if isinstance(data, Mapping):
+        return data
+    return payload
+
+
+def related_id(resource: Mapping[str, Any], name: str) -> str | None:
+    """``relationships.<name>.data.id`` of a JSON:API resource, if present."""
+    relationships = resource.get("relationships")
+    if not isinstance(relationships, Mapping):
+        return None
+    related = relationships.get(name)
+    if not isinstance(related, Mapping):
+        return None
+    data = related.get("data")
+    if isinstance(data, Mapping):
+        value = data.get("id")
+        return value if isinstance(value, str) else None
+    return None
+
+
+def flatten_resource(resource: Mapping[str, Any]) -> dict[str, Any]:
+    """A JSON:API resource as one flat mapping: its attributes, then id, type and meta.
+
+    ``meta`` keys (``createdAt``...) are lifted next to the attributes; an attribute of
+    the same name wins.
+    """
+    flat: dict[str, Any] = {}
+    meta = resource.get("meta")
+    if isinstance(meta, Mapping):
+        flat.update(meta)
+    attributes = resource.get("attributes")
+    if isinstance(attributes, Mapping):
+        flat.update(attributes)
+    for key in ("id", "type", "links"):
+        if key in resource:
+            flat[key] = resource[key]
+    return flat
+
+
+def _structure_datetime(value: Any, _: type) -> _dt.datetime | None:
+    return parse_timestamp(value)
+
+
+def _structure_str(value: Any, _: type) -> str:
+    # cattrs would call str() on anything; a dict turned into its repr is worse than an
+    # error, so only scalars become text.
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return str(value)
+    raise TypeError(f"expected text, got {type(value).__name__}")
+
+
+def _structure_any_mapping(value: Any, _: type) -> Mapping[str, Any]:
+    if isinstance(value, Mapping):
+        return value
+    raise TypeError(f"expected an object, got {type(value).__name__}")
+
+
+def _make_converter() -> cattrs.Converter:
+    conv = cattrs.Converter(forbid_extra_keys=False, detailed_validation=False)
+    conv.register_structure_hook(_dt.datetime, _structure_datetime)
+    conv.register_structure_hook(str, _structure_str)
+    conv.register_structure_hook_func(lambda t: t == Mapping[str, Any], _structure_any_mapping)
+
+    def is_model(cls: Any) -> bool:
+        return attrs.has(cls)
+
+    def model_hook(cls: type[T]) -> Callable[[Any, type[T]], T]:
+        fields = attrs.fields(cls)  # type: ignore[arg-type]
+        overrides = {
+            f.name: override(omit=True) if f.name == "raw" else override(rename=snake_to_camel(f.name))
+            for f in fields
+        }
+        generated = make_dict_structure_fn(cls, conv, **overrides)  # type: ignore[arg-type]
+        keeps_raw = any(f.name == "raw" for f in fields)
+        flatten = getattr(cls, "_flatten", None)
+
+        def structure_model(value: Any, target: type[T]) -> T:
+            if not isinstance(value, Mapping):
+                raise TypeError(f"expected an object for {target.__name__}")
+            source = flatten(value) if flatten is not None else value
+            obj = generated(source, target)
+            if keeps_raw:
+                # The model is frozen; setting raw once, right after it is built, is the
+                # same as passing it to __init__ without making every caller do so.
+                object.__setattr__(obj, "raw", value)
+            return obj
+
+        return structure_model
+
+    conv.register_structure_hook_factory(is_model, model_hook)
+    return conv
+
+
+#: The SDK's one converter. Private API: use `structure`.
+converter = _make_converter()
+
+
+def structure(data: object, cls: type[T]) -> T:
+    """Build ``cls`` from decoded JSON; any mismatch becomes an `APIResponseError`.
+
+    Example:
+        >>> vehicle = structure(unwrap(response.json()), Vehicle)
+    """
+    try:
+        return converter.structure(data, cls)
+    except APIResponseError:
+        raise
+    except (cattrs.BaseValidationError, KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise APIResponseError(
+            f"response did not match the documented shape of {cls.__name__}: {exc!s:.200}"
+        ) from None

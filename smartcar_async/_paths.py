@@ -1,0 +1,42 @@
+"""Path safety: every id that goes into a URL path is checked here first.
+
+An id is a single path segment: a vehicle id of ``../connections`` must never reach
+another endpoint. Ids that fail the check raise `ValueError` before any request.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+__all__ = ["path_segment"]
+
+# Characters left as they are in a segment; everything else is percent-encoded.
+_SAFE = "-._~"
+
+
+def path_segment(value: object, name: str) -> str:
+    """Return ``value`` as one safe, percent-encoded path segment.
+
+    Raises:
+        ValueError: ``value`` is not a non-empty string, or it contains ``/``, ``\\``,
+            a control character, or is ``.`` / ``..``.
+
+    Example:
+        >>> path_segment("4f2c-a1", "vehicle_id")
+        '4f2c-a1'
+        >>> path_segment("../connections", "vehicle_id")
+        Traceback (most recent call last):
+        ValueError: vehicle_id must be a single path segment, got '../connections'
+    """
+    if not isinstance(value, str):
+        raise ValueError(f"{name} must be a string, got {type(value).__name__}")
+    if not value or not value.strip():
+        raise ValueError(f"{name} must not be empty")
+    if (
+        value in (".", "..")
+        or "/" in value
+        or "\\" in value
+        or any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in value)
+    ):
+        raise ValueError(f"{name} must be a single path segment, got {value!r}")
+    return quote(value, safe=_SAFE)

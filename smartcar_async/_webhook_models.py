@@ -1,0 +1,632 @@
+"""Webhook event models and the tolerant parser behind `smartcar_async.webhooks.parse_event`.
+
+Private: import the names from `smartcar_async.webhooks`. The parser is hand-written
+rather than run through the cattrs converter because the reference records several
+shapes for the same event (documented vs. observed in production, v4 vs. legacy v2) and
+each variant needs a decision, not a rename. Every wrongly typed part of a known event is
+treated as absent, so an API change degrades a field to None instead of failing the whole
+delivery; only a body that is not a Smartcar event at all raises `WebhookPayloadError`.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import logging
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any, Union
+
+import attrs
+
+from ._errors import SmartcarError, WebhookPayloadError
+from ._models import RAW, model, parse_timestamp
+from .signals import Signal, Signals, parse_signal
+
+__all__ = [
+    "DataEvent",
+    "EventMeta",
+    "EventVehicle",
+    "Trigger",
+    "UnknownEvent",
+    "VehicleError",
+    "VehicleErrorEvent",
+    "VehicleStateEvent",
+    "VerifyEvent",
+    "WebhookEvent",
+    "decode_body",
+    "event_from_json",
+    "parse_event",
+]
+
+_log = logging.getLogger("smartcar_async.webhooks")
+
+# Upper-case words (FIRST_DELIVERY, SIGNAL_UPDATED) are trigger types; signal codes are
+# lower-case ``group-name``. The documented shape puts both in ``code``.
+_TRIGGER_TYPE = re.compile(r"[A-Z][A-Z0-9_]*")
+
+# The 19 signal groups of the v3 schema (reference §7). Used only to undo the swapped
+# name/group seen in one production VEHICLE_ERROR payload.
+_GROUPS = frozenset(
+    {
+        "Charge",
+        "Climate",
+        "Closure",
+        "ConnectivitySoftware",
+        "ConnectivityStatus",
+        "Diagnostics",
+        "HVAC",
+        "InternalCombustionEngine",
+        "Location",
+        "LowVoltageBattery",
+        "Motion",
+        "Odometer",
+        "Service",
+        "Surveillance",
+        "TractionBattery",
+        "Transmission",
+        "VehicleIdentification",
+        "VehicleUserAccount",
+        "Wheel",
+    }
+)
+
+
+# --------------------------------------------------------------------------- models
+
+
+class _EventFlags:
+    """Conveniences shared by every event class (a slot-less mixin)."""
+
+    __slots__ = ()
+    meta: EventMeta
+
+    @property
+    def is_test(self) -> bool:
+        """True for a test delivery sent from the Dashboard (``meta.mode == "TEST"``)."""
+        return self.meta.is_test
+
+
+@model
+class EventMeta:
+    """The ``meta`` block of a delivery.
+
+    Attributes:
+        version: payload version (``"4.0"``; ``"2.0"`` for the legacy VERIFY).
+        delivery_id: id of this delivery attempt (new on every retry).
+        delivered_at: when Smartcar sent it (aware UTC; epoch-ms or ISO in the payload).
+        webhook_id: the webhook that delivered it.
+        webhook_name: its name in the Dashboard.
+        signal_count: how many signals a VEHICLE_STATE carries, as Smartcar counted them.
+        mode: ``"LIVE"`` or ``"TEST"`` (kept as sent; None when absent).
+
+    Example:
+        >>> event.meta.delivered_at.isoformat()
+        '2025-09-12T08:01:02.345000+00:00'
+    """
+
+    version: str | None = None
+    delivery_id: str | None = None
+    delivered_at: _dt.datetime | None = None
+    webhook_id: str | None = None
+    webhook_name: str | None = None
+    signal_count: int | None = None
+    mode: str | None = None
+    raw: Mapping[str, Any] = RAW
+
+    @property
+    def is_test(self) -> bool:
+        """True when ``mode`` is ``TEST`` (any case)."""
+        return self.mode is not None and self.mode.upper() == "TEST"
+
+
+@model
+class EventVehicle:
+    """The vehicle an event is about (``data.vehicle``).
+
+    Example:
+        >>> event.vehicle.make, event.vehicle.year
+        ('VOLKSWAGEN', 2022)
+    """
+
+    id: str | None = None
+    make: str | None = None
+    model: str | None = None
+    year: int | None = None
+    raw: Mapping[str, Any] = RAW
+
+
+@model
+class Trigger:
+    """Why a VEHICLE_STATE was sent.
+
+    Attributes:
+        type: ``"SIGNAL_UPDATED"`` or ``"FIRST_DELIVERY"`` (new values kept as sent).
+        code: the signal code (``tractionbattery-stateofcharge``) for a signal trigger.
+        name: the signal name (``StateOfCharge``), when known.
+        group: the signal group (``TractionBattery``), when known.
+
+    Every trigger shape the reference records becomes this one: ``{code, name, group}``,
+    ``{"code": "FIRST_DELIVERY"}``, ``{"type", "signal": "Group.Name"}`` and
+    ``{"type", "signal": {name, group, code}}``.
+
+    Example:
+        >>> [t.code for t in event.triggers if t.type == "SIGNAL_UPDATED"]
+        ['odometer-traveleddistance']
+    """
+
+    type: str
+    code: str | None = None
+    name: str | None = None
+    group: str | None = None
+    raw: Mapping[str, Any] = RAW
+
+
+@model
+class VehicleError:
+    """One entry of a VEHICLE_ERROR's ``errors``.
+
+    Attributes:
+        type: ``CONNECTED_SERVICES_ACCOUNT``, ``VEHICLE_STATE``, ``COMPATIBILITY``, ``PERMISSION``...
+        code: ``AUTHENTICATION_FAILED``, ``ASLEEP``... (None for ``PERMISSION``).
+        state: ``"ERROR"`` while the condition holds, ``"RESOLVED"`` once it clears.
+        description: Smartcar's explanation.
+        suggested_user_message: text fit to show the vehicle owner.
+        doc_url: Smartcar's page about the error.
+        resolution: ``RETRY_LATER``, ``REAUTHENTICATE``, ``USER_ACTION_REQUIRED``...
+        signals: the affected signals, each a ``"Group.Name"`` or a signal code as sent.
+
+    Example:
+        >>> error = event.errors[0]
+        >>> error.state, error.signal_codes
+        ('ERROR', ('tractionbattery-stateofcharge',))
+    """
+
+    type: str | None = None
+    code: str | None = None
+    state: str | None = None
+    description: str | None = None
+    suggested_user_message: str | None = None
+    doc_url: str | None = None
+    resolution: str | None = None
+    signals: tuple[str, ...] = ()
+    raw: Mapping[str, Any] = RAW
+
+    @property
+    def is_resolved(self) -> bool:
+        """True for the follow-up that says the condition has cleared."""
+        return self.state is not None and self.state.upper() == "RESOLVED"
+
+    @property
+    def signal_codes(self) -> tuple[str, ...]:
+        """`signals` as signal codes (``"TractionBattery.StateOfCharge"`` ->
+        ``"tractionbattery-stateofcharge"``), ready for a `Signals` lookup."""
+        return tuple(_code_from_ref(ref) for ref in self.signals)
+
+
+@model
+class VerifyEvent(_EventFlags):
+    """The one-time VERIFY challenge sent when a webhook is created or its URL changes.
+
+    Answer it with `challenge_response` (a `WebhookReceiver` does so by itself).
+
+    Example:
+        >>> event = parse_event(body)
+        >>> if isinstance(event, VerifyEvent):
+        ...     return challenge_response(event.challenge, management_token)
+    """
+
+    event_id: str | None = None
+    event_type: str = "VERIFY"
+    challenge: str
+    meta: EventMeta = attrs.field(factory=EventMeta)
+    raw: Mapping[str, Any] = RAW
+
+
+@model
+class VehicleStateEvent(_EventFlags):
+    """A VEHICLE_STATE delivery: every subscribed signal, and what triggered it.
+
+    Attributes:
+        event_id: stable across retries of this event: the key to de-duplicate on.
+        vehicle_id: top-level ``vehicleId``, else ``data.vehicle.id``.
+        user_id: ``data.user.id``.
+        vehicle: make, model and year, when sent.
+        triggers: why it was sent (`Trigger`).
+        signals: every signal in the payload, by code (`smartcar_async.signals.Signals`).
+        meta: delivery details (`EventMeta`).
+
+    Example:
+        >>> soc = event.signals.get("tractionbattery-stateofcharge")
+    """
+
+    event_id: str | None = None
+    event_type: str = "VEHICLE_STATE"
+    vehicle_id: str | None = None
+    user_id: str | None = None
+    vehicle: EventVehicle | None = None
+    triggers: tuple[Trigger, ...] = ()
+    signals: Signals
+    meta: EventMeta = attrs.field(factory=EventMeta)
+    raw: Mapping[str, Any] = RAW
+
+    @property
+    def is_first_delivery(self) -> bool:
+        """True for the full snapshot sent on (re)subscription or re-enabling."""
+        return any(t.type == "FIRST_DELIVERY" for t in self.triggers)
+
+
+@model
+class VehicleErrorEvent(_EventFlags):
+    """A VEHICLE_ERROR delivery: problems reading the vehicle, or their resolution.
+
+    Example:
+        >>> for error in event.errors:
+        ...     print(error.type, error.code, error.state, error.resolution)
+    """
+
+    event_id: str | None = None
+    event_type: str = "VEHICLE_ERROR"
+    vehicle_id: str | None = None
+    user_id: str | None = None
+    vehicle: EventVehicle | None = None
+    errors: tuple[VehicleError, ...] = ()
+    meta: EventMeta = attrs.field(factory=EventMeta)
+    raw: Mapping[str, Any] = RAW
+
+
+@model
+class UnknownEvent(_EventFlags):
+    """An event whose ``eventType`` this SDK version does not know (kept, never an error).
+
+    Example:
+        >>> if isinstance(event, UnknownEvent):
+        ...     log.info("new smartcar event %s", event.event_type)
+    """
+
+    event_id: str | None = None
+    event_type: str
+    vehicle_id: str | None = None
+    user_id: str | None = None
+    vehicle: EventVehicle | None = None
+    meta: EventMeta = attrs.field(factory=EventMeta)
+    raw: Mapping[str, Any] = RAW
+
+
+#: Every event `parse_event` returns.
+WebhookEvent = Union[VerifyEvent, VehicleStateEvent, VehicleErrorEvent, UnknownEvent]
+#: The events a `WebhookReceiver` hands to its callback (VERIFY is answered for you).
+DataEvent = Union[VehicleStateEvent, VehicleErrorEvent, UnknownEvent]
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _text(value: object) -> str | None:
+    if isinstance(value, str):
+        return value
+    # JSON numbers as ids or names are kept as text; booleans are not names.
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return None
+
+
+def _int(value: object) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str):
+        text = value.strip()
+        if text.isascii() and text.isdigit() and len(text) < 20:
+            return int(text)
+    return None
+
+
+def _mapping(value: object) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
+def _items(value: object) -> Sequence[Any]:
+    # A str is a Sequence too; only real JSON arrays count.
+    return value if isinstance(value, (list, tuple)) else ()
+
+
+def _timestamp(value: object) -> _dt.datetime | None:
+    # parse_timestamp promises None for garbage, but text such as "²" passes its digit
+    # test and then fails float(); a delivery must not be rejected for that.
+    try:
+        return parse_timestamp(value)
+    except (ValueError, OverflowError, TypeError):
+        return None
+
+
+def _split_ref(ref: str) -> tuple[str | None, str | None]:
+    """``"Group.Name"`` -> (group, name); anything else -> (None, None)."""
+    group, dot, name = ref.partition(".")
+    if dot and group and name:
+        return group, name
+    return None, None
+
+
+def _code_from(group: str, name: str) -> str:
+    # Reference §7: the code is the lower-cased group and name joined by "-".
+    if name in _GROUPS and group not in _GROUPS:
+        group, name = name, group
+    return f"{group.lower()}-{name.lower()}"
+
+
+def _code_from_ref(ref: str) -> str:
+    group, name = _split_ref(ref)
+    if group is not None and name is not None:
+        return _code_from(group, name)
+    return ref
+
+
+# --------------------------------------------------------------------------- parts
+
+
+def _parse_meta(obj: Mapping[str, Any], *, legacy: bool = False) -> EventMeta:
+    if legacy:
+        # The v2 VERIFY keeps version and webhookId at the top level and has no meta.
+        return EventMeta(
+            version=_text(obj.get("version")),
+            webhook_id=_text(obj.get("webhookId")),
+            raw={},
+        )
+    meta = _mapping(obj.get("meta"))
+    delivered = meta.get("deliveredAt")
+    if delivered is None:
+        delivered = meta.get("deliveryTime")  # seen beside deliveredAt in production
+    return EventMeta(
+        version=_text(meta.get("version")) or _text(obj.get("version")),
+        delivery_id=_text(meta.get("deliveryId")),
+        delivered_at=_timestamp(delivered),
+        webhook_id=_text(meta.get("webhookId")),
+        webhook_name=_text(meta.get("webhookName")),
+        signal_count=_int(meta.get("signalCount")),
+        mode=_text(meta.get("mode")),
+        raw=meta,
+    )
+
+
+def _parse_vehicle(data: Mapping[str, Any]) -> EventVehicle | None:
+    vehicle = data.get("vehicle")
+    if not isinstance(vehicle, Mapping):
+        return None
+    return EventVehicle(
+        id=_text(vehicle.get("id")),
+        make=_text(vehicle.get("make")),
+        model=_text(vehicle.get("model")),
+        year=_int(vehicle.get("year")),
+        raw=vehicle,
+    )
+
+
+def _parse_trigger(item: object) -> Trigger | None:
+    if isinstance(item, str):
+        # Not seen in the wild; a bare word is a trigger type, anything else a signal.
+        if _TRIGGER_TYPE.fullmatch(item):
+            return Trigger(type=item, raw={})
+        group, name = _split_ref(item)
+        code = _code_from(group, name) if group and name else item
+        return Trigger(type="SIGNAL_UPDATED", code=code, name=name, group=group, raw={})
+    if not isinstance(item, Mapping):
+        return None
+    kind = _text(item.get("type"))
+    code = _text(item.get("code"))
+    name = _text(item.get("name"))
+    group = _text(item.get("group"))
+    signal = item.get("signal")
+    if isinstance(signal, str):
+        ref_group, ref_name = _split_ref(signal)
+        if ref_group is None:
+            code = code or signal
+        group, name = group or ref_group, name or ref_name
+    elif isinstance(signal, Mapping):
+        code = code or _text(signal.get("code"))
+        name = name or _text(signal.get("name"))
+        group = group or _text(signal.get("group"))
+    if kind is None:
+        if code is not None and name is None and group is None and _TRIGGER_TYPE.fullmatch(code):
+            # Documented {"code": "FIRST_DELIVERY"}: the code is the trigger's type.
+            kind, code = code, None
+        elif code is not None or name is not None or group is not None:
+            kind = "SIGNAL_UPDATED"
+        else:
+            return None
+    if name is not None and group is None:
+        ref_group, ref_name = _split_ref(name)
+        if ref_group is not None:
+            group, name = ref_group, ref_name
+    if code is None and name is not None and group is not None:
+        code = _code_from(group, name)
+    return Trigger(type=kind, code=code, name=name, group=group, raw=item)
+
+
+def _parse_triggers(obj: Mapping[str, Any], data: Mapping[str, Any]) -> tuple[Trigger, ...]:
+    # Documented under data; production fixtures have them at the top level.
+    items = data.get("triggers")
+    if not isinstance(items, (list, tuple)):
+        items = obj.get("triggers")
+    triggers = (_parse_trigger(item) for item in _items(items))
+    return tuple(t for t in triggers if t is not None)
+
+
+def _normalize_signal(item: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The flat webhook signal with ``meta.retrievedAt`` also offered as ``fetchedAt``."""
+    meta = item.get("meta")
+    if isinstance(meta, Mapping) and "fetchedAt" not in meta and "retrievedAt" in meta:
+        fixed = dict(item)
+        fixed["meta"] = {**meta, "fetchedAt": meta["retrievedAt"]}
+        return fixed
+    return item
+
+
+def _parse_signals(obj: Mapping[str, Any], data: Mapping[str, Any]) -> Signals:
+    items = data.get("signals")
+    if not isinstance(items, (list, tuple)):
+        items = obj.get("signals")
+    parsed: list[Signal] = []
+    for item in _items(items):
+        if not isinstance(item, Mapping):
+            continue
+        try:
+            parsed.append(parse_signal(_normalize_signal(item)))
+        except (SmartcarError, ValueError, TypeError, KeyError, AttributeError, RecursionError):
+            # One unreadable signal must not cost the other signals of the delivery; it
+            # stays in the event's raw JSON.
+            _log.debug("skipped an unreadable signal in a webhook event")
+    return Signals(parsed)
+
+
+def _error_signal(item: object) -> str | None:
+    if isinstance(item, str):
+        return item or None
+    if not isinstance(item, Mapping):
+        return None
+    code = _text(item.get("code"))
+    if code:
+        return code
+    name = _text(item.get("name"))
+    group = _text(item.get("group"))
+    if name and group:
+        if name in _GROUPS and group not in _GROUPS:  # swapped in one production payload
+            group, name = name, group
+        return f"{group}.{name}"
+    return name or None
+
+
+def _parse_error(item: object) -> VehicleError | None:
+    if not isinstance(item, Mapping):
+        return None
+    resolution = item.get("resolution")
+    signals = (_error_signal(s) for s in _items(item.get("signals")))
+    return VehicleError(
+        type=_text(item.get("type")),
+        code=_text(item.get("code")),
+        state=_text(item.get("state")),
+        description=_text(item.get("description")) or _text(item.get("detail")),
+        suggested_user_message=_text(item.get("suggestedUserMessage")),
+        doc_url=_text(item.get("docURL")) or _text(item.get("docUrl")),
+        resolution=_text(resolution.get("type"))
+        if isinstance(resolution, Mapping)
+        else _text(resolution),
+        signals=tuple(s for s in signals if s is not None),
+        raw=item,
+    )
+
+
+# --------------------------------------------------------------------------- entry points
+
+
+def decode_body(body: bytes | bytearray | memoryview | str) -> Mapping[str, Any]:
+    """The JSON object of a raw body; `WebhookPayloadError` for anything else.
+
+    Bytes must be UTF-8 (RFC 8259); no other encoding is guessed, so the bytes that were
+    signed and the text that is read are always the same.
+    """
+    try:
+        text = body if isinstance(body, str) else bytes(body).decode("utf-8")
+        decoded = json.loads(text)
+    except (ValueError, RecursionError) as exc:  # JSONDecodeError, UnicodeDecodeError
+        raise WebhookPayloadError(
+            f"webhook body is not JSON: {type(exc).__name__}"
+        ) from None
+    if not isinstance(decoded, Mapping):
+        raise WebhookPayloadError(
+            f"webhook body is not a JSON object (got {type(decoded).__name__})"
+        )
+    return decoded
+
+
+def event_type_of(obj: Mapping[str, Any]) -> tuple[str, bool]:
+    """(upper-cased event type, is-legacy-v2) of a decoded body, or `WebhookPayloadError`."""
+    kind = obj.get("eventType")
+    legacy = False
+    if kind is None and "eventName" in obj:
+        kind, legacy = obj.get("eventName"), True
+    if not isinstance(kind, str) or not kind.strip():
+        raise WebhookPayloadError("webhook body has no eventType: not a Smartcar event")
+    return kind.strip(), legacy
+
+
+def event_from_json(obj: Mapping[str, Any]) -> WebhookEvent:
+    """Build the event for a decoded JSON object (see `parse_event`)."""
+    kind, legacy = event_type_of(obj)
+    data = _mapping(obj.get("data"))
+    upper = kind.upper()
+    if upper == "VERIFY":
+        source = _mapping(obj.get("payload")) if legacy else data
+        challenge = source.get("challenge")
+        if not isinstance(challenge, str) or not challenge:
+            raise WebhookPayloadError("VERIFY event without a challenge")
+        return VerifyEvent(
+            event_id=_text(obj.get("eventId")),
+            challenge=challenge,
+            meta=_parse_meta(obj, legacy=legacy),
+            raw=obj,
+        )
+    vehicle = _parse_vehicle(data)
+    vehicle_id = _text(obj.get("vehicleId")) or (vehicle.id if vehicle else None)
+    user_id = _text(_mapping(data.get("user")).get("id")) or _text(obj.get("userId"))
+    event_id = _text(obj.get("eventId"))
+    meta = _parse_meta(obj)
+    if upper == "VEHICLE_STATE" and not legacy:
+        return VehicleStateEvent(
+            event_id=event_id,
+            vehicle_id=vehicle_id,
+            user_id=user_id,
+            vehicle=vehicle,
+            triggers=_parse_triggers(obj, data),
+            signals=_parse_signals(obj, data),
+            meta=meta,
+            raw=obj,
+        )
+    if upper == "VEHICLE_ERROR" and not legacy:
+        errors = (_parse_error(item) for item in _items(data.get("errors")))
+        return VehicleErrorEvent(
+            event_id=event_id,
+            vehicle_id=vehicle_id,
+            user_id=user_id,
+            vehicle=vehicle,
+            errors=tuple(e for e in errors if e is not None),
+            meta=meta,
+            raw=obj,
+        )
+    return UnknownEvent(
+        event_id=event_id,
+        event_type=kind,
+        vehicle_id=vehicle_id,
+        user_id=user_id,
+        vehicle=vehicle,
+        meta=meta,
+        raw=obj,
+    )
+
+
+def parse_event(body: bytes | bytearray | memoryview | str | Mapping[str, Any]) -> WebhookEvent:
+    """Parse a webhook body into `VerifyEvent`, `VehicleStateEvent`, `VehicleErrorEvent`
+    or `UnknownEvent`.
+
+    Accepts the raw body (bytes or text) or JSON already decoded. Tolerates every
+    payload variant recorded for v3 (triggers under ``data`` or at the top level, string
+    or object trigger signals, ``fetchedAt``/``retrievedAt``, epoch-ms or ISO
+    ``deliveredAt``, missing ``vehicleId``, string or object error signals, the legacy v2
+    VERIFY). Does not check the signature: call `verify_signature` first.
+
+    Raises:
+        WebhookPayloadError: the body is not JSON, not an object, or has no ``eventType``
+            (or is a VERIFY without a challenge). An unknown ``eventType`` is not an
+            error: it gives an `UnknownEvent`.
+
+    Example:
+        >>> verify_signature(body, headers.get("sc-signature"), management_token)
+        >>> event = parse_event(body)
+        >>> if isinstance(event, VehicleStateEvent):
+        ...     print(event.vehicle_id, [t.code for t in event.triggers])
+    """
+    obj = body if isinstance(body, Mapping) else decode_body(body)
+    return event_from_json(obj)

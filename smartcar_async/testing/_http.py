@@ -1,0 +1,173 @@
+"""The emulator's own request and response, independent of the way in.
+
+The transport, the respx side effect and the ASGI app each translate to and from these
+two small classes, so the state machine is written once and answers the same through
+all three.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Callable, Mapping
+from typing import Any
+
+__all__ = [
+    "BodyStream",
+    "EmuRequest",
+    "EmuResponse",
+    "dumps",
+    "error_body",
+    "error_response",
+    "json_response",
+    "oauth_error",
+]
+
+BodyStream = Callable[[], AsyncIterator[bytes]]
+
+_JSON = "application/json"
+
+
+def dumps(obj: Any) -> bytes:
+    """Compact JSON bytes (what every response body is made of)."""
+    return json.dumps(obj, separators=(",", ":")).encode()
+
+
+class EmuRequest:
+    """One request as the emulator sees it.
+
+    ``path`` is the raw, still percent-encoded path, so an encoded ``/`` inside an id
+    stays inside that id; ``headers`` answers ``get`` with lowercase names.
+    """
+
+    __slots__ = ("body", "headers", "host", "method", "path", "query")
+
+    def __init__(
+        self,
+        method: str,
+        path: str,
+        query: str,
+        headers: Mapping[str, str],
+        body: bytes,
+        host: str = "",
+    ) -> None:
+        self.method = method
+        self.path = path
+        self.query = query
+        self.headers = headers
+        self.body = body
+        self.host = host
+
+
+class EmuResponse:
+    """One answer: a status, headers, and either a body or a body stream.
+
+    ``stream`` (a factory of async byte iterators) is for long-running commands, whose
+    final body comes after a delay on the same response. ``drop`` asks the way in to
+    break the connection instead of answering.
+    """
+
+    __slots__ = ("body", "drop", "headers", "status", "stream")
+
+    def __init__(
+        self,
+        status: int,
+        body: bytes = b"",
+        headers: list[tuple[str, str]] | None = None,
+        *,
+        stream: BodyStream | None = None,
+        drop: bool = False,
+    ) -> None:
+        self.status = status
+        self.body = body
+        self.headers = headers if headers is not None else [("content-type", _JSON)]
+        self.stream = stream
+        self.drop = drop
+
+
+def json_response(status: int, obj: Any) -> EmuResponse:
+    """A JSON response."""
+    return EmuResponse(status, dumps(obj))
+
+
+def raw_json_response(status: int, body: bytes) -> EmuResponse:
+    """A JSON response from bytes already serialised (cached signal bodies)."""
+    return EmuResponse(status, body)
+
+
+# The error ``type`` each HTTP status carries when a caller gives only the status, and
+# the resolution the docs pair with each type (reference §8.1/§8.2).
+_DEFAULT_ERROR: dict[int, tuple[str, str | None]] = {
+    400: ("VALIDATION", "BAD_REQUEST"),
+    401: ("AUTHENTICATION", None),
+    403: ("PERMISSION", None),
+    404: ("RESOURCE_NOT_FOUND", "PATH"),
+    409: ("VEHICLE_STATE", "UNREACHABLE"),
+    429: ("RATE_LIMIT", "SMARTCAR_API"),
+    430: ("BILLING", "VEHICLE_REQUEST_LIMIT"),
+    500: ("SERVER", "INTERNAL"),
+    501: ("COMPATIBILITY", "VEHICLE_NOT_CAPABLE"),
+    502: ("UPSTREAM", "UNKNOWN_ISSUE"),
+    504: ("UPSTREAM", "NO_RESPONSE"),
+}
+
+_RESOLUTION: dict[str, str | None] = {
+    "AUTHENTICATION": "REAUTHENTICATE",
+    "RATE_LIMIT": "RETRY_LATER",
+    "VEHICLE_STATE": "RETRY_LATER",
+    "SERVER": "RETRY_LATER",
+    "UPSTREAM": "RETRY_LATER",
+    "BILLING": "CONTACT_SUPPORT",
+    "CONNECTED_SERVICES_ACCOUNT": "REAUTHENTICATE",
+}
+
+
+def default_error(status: int) -> tuple[str, str | None]:
+    """The (type, code) an error with only a status gets."""
+    if status in _DEFAULT_ERROR:
+        return _DEFAULT_ERROR[status]
+    return ("SERVER", "INTERNAL") if status >= 500 else ("VALIDATION", "BAD_REQUEST")
+
+
+def _title(type_: str, code: str | None) -> str:
+    return (code or type_).replace("_", " ").title()
+
+
+def error_body(status: int, type_: str, code: str | None, detail: str) -> dict[str, Any]:
+    """The v3 error envelope: one entry, ``status`` as a string (reference §8.1)."""
+    return {
+        "errors": [
+            {
+                "status": str(status),
+                "type": type_,
+                "code": code,
+                "title": _title(type_, code),
+                "detail": detail,
+                "links": {
+                    "about": "https://smartcar.com/docs/errors/api-errors/v3/"
+                    + type_.lower().replace("_", "-")
+                    + "-errors"
+                },
+                "resolution": {"type": _RESOLUTION.get(type_)},
+            }
+        ]
+    }
+
+
+def error_response(
+    status: int,
+    type_: str,
+    code: str | None,
+    detail: str,
+    *,
+    retry_after: int | None = None,
+) -> EmuResponse:
+    """A v3 error response, with ``Retry-After`` when given."""
+    response = EmuResponse(status, dumps(error_body(status, type_, code, detail)))
+    if retry_after is not None:
+        response.headers.append(("retry-after", str(retry_after)))
+    return response
+
+
+def oauth_error(status: int, error: str, description: str) -> EmuResponse:
+    """A token-endpoint error: OAuth ``{error, error_description}`` (reference §2)."""
+    return EmuResponse(status, dumps({"error": error, "error_description": description}))
