@@ -6,6 +6,7 @@ Example:
     ...     signals = await client.vehicles.signals(vehicle_id, user_id=user_id)
 """
 
+from . import signals, webhooks
 from ._auth import AccessToken, ClientCredentials, InMemoryTokenStore, TokenManager, TokenStore
 from ._client import SmartcarClient
 from ._clock import Clock, SystemClock, VirtualClock
@@ -33,6 +34,7 @@ from ._errors import (
     WebhookPayloadError,
     WebhookVerificationError,
 )
+from ._fanout import FanOut, FanOutProgress, Outcome
 from ._pagination import AsyncPaginator, Page
 from ._pipeline import CallState, Middleware, Next
 from ._raw import RawResponse
@@ -56,10 +58,13 @@ __all__ = [
     "ConfigurationError",
     "ConnectedServicesAccountError",
     "ErrorDetail",
+    "FanOut",
+    "FanOutProgress",
     "InMemoryTokenStore",
     "Middleware",
     "Next",
     "NotFoundError",
+    "Outcome",
     "Page",
     "PermissionDeniedError",
     "RateLimitError",
@@ -79,6 +84,8 @@ __all__ = [
     "WebhookPayloadError",
     "WebhookVerificationError",
     "__version__",
+    "signals",
+    "webhooks",
 ]
 
 # Public names read as smartcar_async.X in reprs and tracebacks, not as the private

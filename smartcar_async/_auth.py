@@ -93,6 +93,10 @@ class TokenStore(Protocol):
     The default, `InMemoryTokenStore`, serves one process. A shared store (Redis, say)
     makes ``refresh`` a distributed single flight: it calls ``fetch`` in one process
     and hands the result to the others.
+
+    A store may also define ``bind(*, client_id, token_url, clock)``: `TokenManager`
+    calls it once, when it is built, so a shared store can key its entry by
+    application and convert expiries between the manager's clock and wall time.
     """
 
     async def load(self) -> AccessToken | None:
@@ -182,6 +186,11 @@ class TokenManager:
         self._http = http_client
         self._store: TokenStore = store if store is not None else InMemoryTokenStore()
         self._clock: Clock = clock if clock is not None else SystemClock()
+        # Optional hook (see `TokenStore`): a shared store needs the application and the
+        # clock that `AccessToken.expires_at` is measured on.
+        bind = getattr(self._store, "bind", None)
+        if callable(bind):
+            bind(client_id=credentials.client_id, token_url=token_url, clock=self._clock)
         self._advisory = advisory_window
         self._mandatory = mandatory_window
         self._auth_method = auth_method
@@ -359,10 +368,14 @@ class TokenManager:
             or not math.isfinite(expires_in)
             or expires_in <= 0
         ):
-            return self._raise("token endpoint answered 200 without a usable token", None, None, 200)
+            return self._raise(
+                "token endpoint answered 200 without a usable token", None, None, 200
+            )
         logger.info("new application token, valid %.0f s", expires_in)
         return AccessToken(value=value, expires_at=started + expires_in, lifetime=float(expires_in))
 
     @staticmethod
-    def _raise(message: str, error: str | None, description: str | None, status: int) -> AccessToken:
+    def _raise(
+        message: str, error: str | None, description: str | None, status: int
+    ) -> AccessToken:
         raise TokenError(message, error=error, error_description=description, status_code=status)

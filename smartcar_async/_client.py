@@ -10,8 +10,8 @@ import types
 from collections.abc import AsyncIterable, Awaitable, Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast
 
-import attrs
 import anyio.lowlevel
+import attrs
 import httpx
 
 from ._auth import ClientCredentials, TokenManager, TokenStore
@@ -42,6 +42,7 @@ from ._version import __version__
 
 if TYPE_CHECKING:
     from ._fanout import FanOut, FanOutProgress
+    from .resources.vehicles import VehicleHandle
 
 __all__ = ["SmartcarClient"]
 
@@ -249,7 +250,9 @@ class SmartcarClient:
         derived._setup(
             self._shared,
             timeout=timeout if timeout is not None else self._timeout,
-            command_timeout=command_timeout if command_timeout is not None else self._command_timeout,
+            command_timeout=command_timeout
+            if command_timeout is not None
+            else self._command_timeout,
             retry=retry if retry is not None else self._retry,
             middleware=tuple(middleware) if middleware is not None else self._middleware,
             derived=True,
@@ -291,10 +294,15 @@ class SmartcarClient:
         fail_fast: bool = False,
         max_rate: float | None = None,
         on_progress: Callable[[FanOutProgress], None] | None = None,
+        max_rate_limit_retries: int = 5,
+        max_rate_limit_wait: float = 60.0,
     ) -> FanOut[TargetT, ResultT]:
         """Run ``fn`` over many targets with bounded concurrency; outcomes as they finish.
 
-        See `smartcar_async.FanOut` for the details and the fleet guide for examples.
+        ``targets`` is pulled lazily, one error is one outcome (unless ``fail_fast``),
+        a per-vehicle 429 is waited out without holding a slot, and the client's
+        throttle pauses every worker after an app-wide 429. See `smartcar_async.FanOut`
+        for every argument and the fleet guide for examples.
 
         Example:
             >>> async with client.fan_out(vehicle_ids, read, concurrency=200) as outcomes:
@@ -311,7 +319,28 @@ class SmartcarClient:
             max_rate=max_rate,
             on_progress=on_progress,
             clock=self._shared.clock,
+            max_rate_limit_retries=max_rate_limit_retries,
+            max_rate_limit_wait=max_rate_limit_wait,
         )
+
+    def vehicle(self, vehicle_id: str, *, user_id: str) -> VehicleHandle:
+        """A handle on one vehicle, for the user who connected it.
+
+        The handle has every read and command of the vehicle (``get``, ``signals``,
+        ``signal``, ``lock``, ``set_charge_limit``...), with the ids checked once here.
+
+        Raises:
+            ValueError: ``vehicle_id`` is not a single path segment, or ``user_id`` is
+                missing or empty.
+
+        Example:
+            >>> car = client.vehicle(vehicle_id, user_id=user_id)
+            >>> await car.lock()
+            >>> signals = await car.signals()
+        """
+        from .resources.vehicles import VehicleHandle
+
+        return VehicleHandle(self, vehicle_id, user_id=user_id)
 
     # -- lifecycle -----------------------------------------------------------------------
 
@@ -381,7 +410,8 @@ class SmartcarClient:
         user_id: str | None = None,
         command: bool = False,
         retry: RetryPolicy | None = None,
-        timeout: httpx.Timeout | None = None,
+        # httpx's per-request timeouts, not a deadline for the whole call (ASYNC109).
+        timeout: httpx.Timeout | None = None,  # noqa: ASYNC109
     ) -> tuple[httpx.Response, CallState]:
         """Send one call through the pipeline; return the 2xx response or raise.
 
@@ -431,7 +461,9 @@ class SmartcarClient:
                 method=method,
                 url=str(request.url.copy_with(query=None)),
             ) from exc
-        except httpx.TransportError as exc:
+        except httpx.RequestError as exc:
+            # TransportError and the rest (DecodingError: a body that cannot be
+            # decompressed) alike: no raw httpx exception escapes the SDK.
             raise APIConnectionError(
                 f"{method} {request.url.path} failed: {type(exc).__name__}: {exc}",
                 method=method,

@@ -6,7 +6,7 @@
 | ``SMARTCAR_CLIENT_SECRET`` | its client secret | (none) |
 | ``SMARTCAR_TOKEN_URL`` | the token endpoint | ``https://iam.smartcar.com/oauth2/token`` |
 | ``SMARTCAR_VEHICLE_API_URL`` | the Vehicle API base | ``https://vehicle.api.smartcar.com/v3`` |
-| ``SMARTCAR_MANAGEMENT_API_URL`` | the Management API base | ``https://management.api.smartcar.com/v3`` |
+| ``SMARTCAR_MANAGEMENT_API_URL`` | Management API | ``https://management.api.smartcar.com/v3`` |
 | ``SMARTCAR_LOG`` | ``debug`` or ``info`` turns on logging to stderr | (off) |
 
 The official SDKs' origin variable ``SMARTCAR_VEHICLE_API_V3_ORIGIN`` (an origin without
@@ -62,7 +62,9 @@ DEFAULT_TIMEOUT = httpx.Timeout(connect=10.0, read=30.0, write=30.0, pool=300.0)
 DEFAULT_COMMAND_TIMEOUT = httpx.Timeout(connect=10.0, read=210.0, write=30.0, pool=300.0)
 
 #: Enough connections for a fan-out of a few hundred requests in flight.
-DEFAULT_LIMITS = httpx.Limits(max_connections=512, max_keepalive_connections=256, keepalive_expiry=30.0)
+DEFAULT_LIMITS = httpx.Limits(
+    max_connections=512, max_keepalive_connections=256, keepalive_expiry=30.0
+)
 
 
 def _is_loopback(host: str) -> bool:
@@ -110,9 +112,7 @@ def resolve_urls(
         official_origin.rstrip("/") + "/v3" if official_origin else DEFAULT_VEHICLE_API_URL
     )
     return (
-        check_base_url(
-            token_url or env.get(ENV_TOKEN_URL) or DEFAULT_TOKEN_URL, name="token_url"
-        ),
+        check_base_url(token_url or env.get(ENV_TOKEN_URL) or DEFAULT_TOKEN_URL, name="token_url"),
         check_base_url(
             vehicle_api_url or env.get(ENV_VEHICLE_API_URL) or vehicle_default,
             name="vehicle_api_url",

@@ -352,7 +352,11 @@ def _int(value: object) -> int | None:
     if isinstance(value, int):
         return value
     if isinstance(value, str) and value.strip().isdigit():
-        return int(value.strip())
+        # isdigit() also accepts "²" and numbers too long for int(): neither may escape.
+        try:
+            return int(value.strip())
+        except ValueError:
+            return None
     return None
 
 
@@ -471,9 +475,10 @@ def parse_retry_after(value: str | None, *, now: float | None = None) -> float |
 
 def _message(status_code: int, details: Sequence[ErrorDetail], request_id: str | None) -> str:
     first = details[0] if details else ErrorDetail()
-    label = ":".join(part for part in (first.type, first.code) if part) or f"HTTP {status_code}"
+    label = ":".join(part for part in (first.type, first.code) if part)
+    label = label[:_MAX_MESSAGE_TEXT]  # a runaway type or code must not bloat the message
     explanation = first.detail or first.title or ""
-    text = f"{label} (HTTP {status_code})"
+    text = f"{label} (HTTP {status_code})" if label else f"HTTP {status_code}"
     if explanation:
         text += f" - {explanation[:_MAX_MESSAGE_TEXT]}"
     if request_id:

@@ -76,8 +76,9 @@ def parse_timestamp(value: object) -> _dt.datetime | None:
     if isinstance(value, bool):
         return None
     if isinstance(value, (int, float)):
-        seconds = value / 1000 if abs(value) >= _SECONDS_LIMIT else value
         try:
+            # inside the try: dividing a huge int raises OverflowError too
+            seconds = value / 1000 if abs(value) >= _SECONDS_LIMIT else value
             return _dt.datetime.fromtimestamp(seconds, tz=_dt.timezone.utc)
         except (OverflowError, OSError, ValueError):
             return None
@@ -86,7 +87,11 @@ def parse_timestamp(value: object) -> _dt.datetime | None:
         if not text:
             return None
         if text.lstrip("-").replace(".", "", 1).isdigit():
-            return parse_timestamp(float(text))
+            try:
+                number = float(text)
+            except ValueError:  # isdigit() accepts "²", float() does not
+                return None
+            return parse_timestamp(number)
         if text.endswith(("Z", "z")):  # fromisoformat accepts "Z" only from Python 3.11
             text = text[:-1] + "+00:00"
         try:
@@ -177,7 +182,9 @@ def _make_converter() -> cattrs.Converter:
     def model_hook(cls: type[T]) -> Callable[[Any, type[T]], T]:
         fields = attrs.fields(cls)  # type: ignore[arg-type]
         overrides = {
-            f.name: override(omit=True) if f.name == "raw" else override(rename=snake_to_camel(f.name))
+            f.name: override(omit=True)
+            if f.name == "raw"
+            else override(rename=snake_to_camel(f.name))
             for f in fields
         }
         generated = make_dict_structure_fn(cls, conv, **overrides)  # type: ignore[arg-type]

@@ -29,6 +29,7 @@ class Page(Generic[T]):
         page_size: the page size, if known.
         total_count: the number of items across all pages, if the API said.
         has_next: whether another page follows.
+        has_previous: whether a page comes before this one.
     """
 
     items: tuple[T, ...]
@@ -36,6 +37,7 @@ class Page(Generic[T]):
     page_size: int | None
     total_count: int | None
     has_next: bool
+    has_previous: bool = False
     raw: Mapping[str, Any] = attrs.field(factory=dict, repr=False, eq=False)
 
     def __iter__(self) -> Iterator[T]:
@@ -51,8 +53,19 @@ def _int(value: object) -> int | None:
     if isinstance(value, int):
         return value
     if isinstance(value, str) and value.isdigit():
-        return int(value)
+        # isdigit() also accepts "²" and numbers too long for int(): neither may escape.
+        try:
+            return int(value)
+        except ValueError:
+            return None
     return None
+
+
+def _has_previous(links: Mapping[str, Any], number: int) -> bool:
+    for key in ("prev", "previous"):  # the newer spec says prev, older docs previous
+        if key in links:
+            return bool(links[key])
+    return number > 1
 
 
 def parse_page(
@@ -91,6 +104,7 @@ def parse_page(
         page_size=size,
         total_count=total,
         has_next=has_next,
+        has_previous=_has_previous(links, number),
         raw=payload,
     )
 
@@ -108,27 +122,21 @@ class AsyncPaginator(Generic[T]):
         ...     print(connection.vehicle_id)
     """
 
-    def __init__(self, fetch_page: Callable[[int], Awaitable[Page[T]]], *, first_page: int = 1) -> None:
+    def __init__(
+        self, fetch_page: Callable[[int], Awaitable[Page[T]]], *, first_page: int = 1
+    ) -> None:
         self._fetch_page = fetch_page
         self._first_page = first_page
 
     def __await__(self) -> Generator[Any, None, Page[T]]:
         return self._fetch_page(self._first_page).__await__()
 
-    async def pages(self) -> AsyncIterator[Page[T]]:
+    def pages(self) -> AsyncIterator[Page[T]]:
         """Every page in turn, fetched as the loop reaches it."""
-        number = self._first_page
-        while True:
-            page = await self._fetch_page(number)
-            yield page
-            if not page.has_next:
-                return
-            number = page.page_number + 1
+        return _PageIterator(self._fetch_page, self._first_page)
 
-    async def __aiter__(self) -> AsyncIterator[T]:
-        async for page in self.pages():
-            for item in page.items:
-                yield item
+    def __aiter__(self) -> AsyncIterator[T]:
+        return _ItemIterator(_PageIterator(self._fetch_page, self._first_page))
 
     async def to_list(self, *, limit: int | None = None) -> list[T]:
         """Collect items into a list (all of them, or the first ``limit``)."""
@@ -138,3 +146,39 @@ class AsyncPaginator(Generic[T]):
                 break
             items.append(item)
         return items
+
+
+# The iterators are plain classes rather than async generators: a loop that stops early
+# leaves nothing to finalize, so no unclosed-generator warning (trio's, or asyncio's
+# shutdown hook) can reach the user's code.
+
+
+class _PageIterator(AsyncIterator[Page[T]]):
+    def __init__(self, fetch_page: Callable[[int], Awaitable[Page[T]]], first: int) -> None:
+        self._fetch_page = fetch_page
+        self._next: int | None = first
+
+    async def __anext__(self) -> Page[T]:
+        number = self._next
+        if number is None:
+            raise StopAsyncIteration
+        page = await self._fetch_page(number)
+        # Never ask for a page again: a server that reports a stale page number (always
+        # 1, say) would otherwise be asked for the same page forever.
+        self._next = max(number, page.page_number) + 1 if page.has_next else None
+        return page
+
+
+class _ItemIterator(AsyncIterator[T]):
+    def __init__(self, pages: _PageIterator[T]) -> None:
+        self._pages = pages
+        self._items: Iterator[T] = iter(())
+
+    async def __anext__(self) -> T:
+        while True:
+            try:
+                return next(self._items)
+            except StopIteration:
+                pass
+            page = await self._pages.__anext__()
+            self._items = iter(page.items)

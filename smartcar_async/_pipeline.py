@@ -137,7 +137,13 @@ class RetryMiddleware:
             await self._clock.sleep(delay)
 
 
+# A rate-limit error body is a few hundred bytes; anything far larger is not one.
+_MAX_RATE_LIMIT_BODY = 64 * 1024
+
+
 def _is_app_wide_rate_limit(response: httpx.Response) -> bool:
+    if len(response.content) > _MAX_RATE_LIMIT_BODY:
+        return False
     try:
         body = json.loads(response.content)
     except (ValueError, RecursionError):
@@ -149,10 +155,14 @@ def _is_app_wide_rate_limit(response: httpx.Response) -> bool:
         entry = body.get("error") if isinstance(body.get("error"), dict) else body
     else:
         return False
+    if not isinstance(entry, dict):
+        return False
+    error_type, code = entry.get("type"), entry.get("code")
     return (
-        isinstance(entry, dict)
-        and entry.get("type") == "RATE_LIMIT"
-        and entry.get("code") == "SMARTCAR_API"
+        isinstance(error_type, str)
+        and isinstance(code, str)
+        and error_type.upper() == "RATE_LIMIT"
+        and code.upper() == "SMARTCAR_API"
     )
 
 
@@ -195,11 +205,15 @@ class AuthMiddleware:
         response = await call_next(request)
         if response.status_code != 401:
             return response
+        state = call_state(request)
+        if state is not None and state.replayed:
+            # One replay per call: a 401 on a retry after the replay (401, replay, 503,
+            # retry, 401) means a fresh token is refused too; another refresh won't help.
+            return response
         await response.aclose()
         await self._tokens.invalidate(token)
         token = await self._tokens.get()
         request.headers["Authorization"] = "Bearer " + token.value
-        state = call_state(request)
         if state is not None:
             state.replayed = True
         logger.info("401 on %s %s: replaying once with a new token", request.method, _path(request))

@@ -33,7 +33,9 @@ class RawResponse(Generic[T]):
 
     __slots__ = ("_parse", "_parsed", "http_response", "retries")
 
-    def __init__(self, http_response: httpx.Response, parse: Callable[[], T], *, retries: int) -> None:
+    def __init__(
+        self, http_response: httpx.Response, parse: Callable[[], T], *, retries: int
+    ) -> None:
         self.http_response = http_response
         self.retries = retries
         self._parse = parse
@@ -63,4 +65,7 @@ class RawResponse(Generic[T]):
         return self._parsed[0]
 
     def __repr__(self) -> str:
-        return f"<RawResponse [{self.status_code}] request_id={self.request_id!r} retries={self.retries}>"
+        return (
+            f"<RawResponse [{self.status_code}] request_id={self.request_id!r} "
+            f"retries={self.retries}>"
+        )

@@ -5,25 +5,41 @@
 | connect error, pool timeout (nothing sent) | retry | retry |
 | 429 with Retry-After (within the cap) | wait Retry-After, retry | same |
 | 429 without Retry-After | retry with backoff | raise |
-| 408, 5xx but 501, read/write timeout, broken connection | retry with backoff | **raise**: the vehicle may have acted |
+| 408, 5xx (not 501), read timeout, broken connection | retry with backoff | **raise** |
 
-A 401 is not a retry: the auth layer replays it once with a fresh token.
+Commands raise there because the vehicle may have acted on the first attempt.
+
+A 401 is not a retry: the auth layer replays it once with a fresh token. Inside a
+fan-out a per-vehicle 429 is not waited for here but raised: the fan-out waits for it
+without holding a concurrency slot (`raise_vehicle_rate_limits`).
 """
 
 from __future__ import annotations
 
+import contextvars
 import random
 from typing import TYPE_CHECKING
 
 import attrs
 import httpx
 
-from ._errors import parse_retry_after
+from ._errors import parse_error_body, parse_retry_after
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-__all__ = ["RetryPolicy"]
+__all__ = ["RetryPolicy", "raise_vehicle_rate_limits"]
+
+# Set to True by the fan-out (``_fanout.py``) in each of its worker tasks, and nowhere
+# else. There a per-vehicle 429 (``RATE_LIMIT:VEHICLE`` with ``Retry-After``) is not
+# waited out in the retry loop, which would hold the fan-out's concurrency slot for the
+# whole wait: it is returned, so it raises `RateLimitError`, and the fan-out waits
+# without the slot while other vehicles use it. A context variable rather than a
+# `RetryPolicy` field, because the user's ``fn`` calls the user's own client: the
+# fan-out cannot hand it a different policy. Tasks that ``fn`` starts inherit it.
+raise_vehicle_rate_limits: contextvars.ContextVar[bool] = contextvars.ContextVar(
+    "smartcar_async_raise_vehicle_rate_limits", default=False
+)
 
 # Errors raised before a single byte of the request can have reached the server.
 _NOTHING_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
@@ -98,6 +114,19 @@ class RetryPolicy:
         if status == 429:
             retry_after = parse_retry_after(response.headers.get("retry-after"))
             if retry_after is not None:
-                return retry_after if retry_after <= self.retry_after_cap else None
+                if retry_after > self.retry_after_cap:
+                    return None
+                if raise_vehicle_rate_limits.get() and _is_vehicle_rate_limit(response):
+                    return None  # inside a fan-out: it waits, without the slot
+                return retry_after
             return self.backoff(retry_number) if idempotent else None
         return self.backoff(retry_number) if idempotent else None
+
+
+def _is_vehicle_rate_limit(response: httpx.Response) -> bool:
+    """Whether a 429 is the per-vehicle ``RATE_LIMIT:VEHICLE`` (read only in a fan-out)."""
+    details = parse_error_body(response.content)
+    if not details:
+        return False
+    first = details[0]
+    return (first.type or "").upper() == "RATE_LIMIT" and (first.code or "").upper() == "VEHICLE"

@@ -15,13 +15,13 @@ import json
 import logging
 import re
 from collections.abc import Mapping, Sequence
-from typing import Any, Union
+from typing import Any, TypeAlias
 
 import attrs
 
 from ._errors import SmartcarError, WebhookPayloadError
-from ._models import RAW, model, parse_timestamp
-from .signals import Signal, Signals, parse_signal
+from ._models import RAW, parse_timestamp
+from .signals import GROUPS, Signal, Signals, parse_signal
 
 __all__ = [
     "DataEvent",
@@ -45,34 +45,15 @@ _log = logging.getLogger("smartcar_async.webhooks")
 # lower-case ``group-name``. The documented shape puts both in ``code``.
 _TRIGGER_TYPE = re.compile(r"[A-Z][A-Z0-9_]*")
 
-# The 19 signal groups of the v3 schema (reference §7). Used only to undo the swapped
-# name/group seen in one production VEHICLE_ERROR payload.
-_GROUPS = frozenset(
-    {
-        "Charge",
-        "Climate",
-        "Closure",
-        "ConnectivitySoftware",
-        "ConnectivityStatus",
-        "Diagnostics",
-        "HVAC",
-        "InternalCombustionEngine",
-        "Location",
-        "LowVoltageBattery",
-        "Motion",
-        "Odometer",
-        "Service",
-        "Surveillance",
-        "TractionBattery",
-        "Transmission",
-        "VehicleIdentification",
-        "VehicleUserAccount",
-        "Wheel",
-    }
-)
+# Used only to undo the swapped name/group seen in one production VEHICLE_ERROR payload.
+_GROUPS = frozenset(GROUPS)
 
 
 # --------------------------------------------------------------------------- models
+
+# Each class uses `_models.model` spelled out (`attrs.frozen(kw_only=True)`): these are
+# built by hand, not by the converter, and mypy's attrs plugin sees the fields, and checks
+# the calls, only through attrs' own decorator written at the class.
 
 
 class _EventFlags:
@@ -87,7 +68,7 @@ class _EventFlags:
         return self.meta.is_test
 
 
-@model
+@attrs.frozen(kw_only=True)
 class EventMeta:
     """The ``meta`` block of a delivery.
 
@@ -120,7 +101,7 @@ class EventMeta:
         return self.mode is not None and self.mode.upper() == "TEST"
 
 
-@model
+@attrs.frozen(kw_only=True)
 class EventVehicle:
     """The vehicle an event is about (``data.vehicle``).
 
@@ -136,7 +117,7 @@ class EventVehicle:
     raw: Mapping[str, Any] = RAW
 
 
-@model
+@attrs.frozen(kw_only=True)
 class Trigger:
     """Why a VEHICLE_STATE was sent.
 
@@ -162,12 +143,13 @@ class Trigger:
     raw: Mapping[str, Any] = RAW
 
 
-@model
+@attrs.frozen(kw_only=True)
 class VehicleError:
     """One entry of a VEHICLE_ERROR's ``errors``.
 
     Attributes:
-        type: ``CONNECTED_SERVICES_ACCOUNT``, ``VEHICLE_STATE``, ``COMPATIBILITY``, ``PERMISSION``...
+        type: ``CONNECTED_SERVICES_ACCOUNT``, ``VEHICLE_STATE``, ``COMPATIBILITY``,
+            ``PERMISSION``...
         code: ``AUTHENTICATION_FAILED``, ``ASLEEP``... (None for ``PERMISSION``).
         state: ``"ERROR"`` while the condition holds, ``"RESOLVED"`` once it clears.
         description: Smartcar's explanation.
@@ -204,7 +186,7 @@ class VehicleError:
         return tuple(_code_from_ref(ref) for ref in self.signals)
 
 
-@model
+@attrs.frozen(kw_only=True)
 class VerifyEvent(_EventFlags):
     """The one-time VERIFY challenge sent when a webhook is created or its URL changes.
 
@@ -223,7 +205,7 @@ class VerifyEvent(_EventFlags):
     raw: Mapping[str, Any] = RAW
 
 
-@model
+@attrs.frozen(kw_only=True)
 class VehicleStateEvent(_EventFlags):
     """A VEHICLE_STATE delivery: every subscribed signal, and what triggered it.
 
@@ -256,7 +238,7 @@ class VehicleStateEvent(_EventFlags):
         return any(t.type == "FIRST_DELIVERY" for t in self.triggers)
 
 
-@model
+@attrs.frozen(kw_only=True)
 class VehicleErrorEvent(_EventFlags):
     """A VEHICLE_ERROR delivery: problems reading the vehicle, or their resolution.
 
@@ -275,7 +257,7 @@ class VehicleErrorEvent(_EventFlags):
     raw: Mapping[str, Any] = RAW
 
 
-@model
+@attrs.frozen(kw_only=True)
 class UnknownEvent(_EventFlags):
     """An event whose ``eventType`` this SDK version does not know (kept, never an error).
 
@@ -294,9 +276,9 @@ class UnknownEvent(_EventFlags):
 
 
 #: Every event `parse_event` returns.
-WebhookEvent = Union[VerifyEvent, VehicleStateEvent, VehicleErrorEvent, UnknownEvent]
+WebhookEvent: TypeAlias = VerifyEvent | VehicleStateEvent | VehicleErrorEvent | UnknownEvent
 #: The events a `WebhookReceiver` hands to its callback (VERIFY is answered for you).
-DataEvent = Union[VehicleStateEvent, VehicleErrorEvent, UnknownEvent]
+DataEvent: TypeAlias = VehicleStateEvent | VehicleErrorEvent | UnknownEvent
 
 
 # --------------------------------------------------------------------------- helpers
@@ -332,15 +314,6 @@ def _mapping(value: object) -> Mapping[str, Any]:
 def _items(value: object) -> Sequence[Any]:
     # A str is a Sequence too; only real JSON arrays count.
     return value if isinstance(value, (list, tuple)) else ()
-
-
-def _timestamp(value: object) -> _dt.datetime | None:
-    # parse_timestamp promises None for garbage, but text such as "²" passes its digit
-    # test and then fails float(); a delivery must not be rejected for that.
-    try:
-        return parse_timestamp(value)
-    except (ValueError, OverflowError, TypeError):
-        return None
 
 
 def _split_ref(ref: str) -> tuple[str | None, str | None]:
@@ -383,7 +356,7 @@ def _parse_meta(obj: Mapping[str, Any], *, legacy: bool = False) -> EventMeta:
     return EventMeta(
         version=_text(meta.get("version")) or _text(obj.get("version")),
         delivery_id=_text(meta.get("deliveryId")),
-        delivered_at=_timestamp(delivered),
+        delivered_at=parse_timestamp(delivered),
         webhook_id=_text(meta.get("webhookId")),
         webhook_name=_text(meta.get("webhookName")),
         signal_count=_int(meta.get("signalCount")),
@@ -405,14 +378,18 @@ def _parse_vehicle(data: Mapping[str, Any]) -> EventVehicle | None:
     )
 
 
+def _trigger_from_text(item: str) -> Trigger:
+    # Not seen in the wild; a bare word is a trigger type, anything else a signal.
+    if _TRIGGER_TYPE.fullmatch(item):
+        return Trigger(type=item, raw={})
+    group, name = _split_ref(item)
+    code = _code_from(group, name) if group and name else item
+    return Trigger(type="SIGNAL_UPDATED", code=code, name=name, group=group, raw={})
+
+
 def _parse_trigger(item: object) -> Trigger | None:
     if isinstance(item, str):
-        # Not seen in the wild; a bare word is a trigger type, anything else a signal.
-        if _TRIGGER_TYPE.fullmatch(item):
-            return Trigger(type=item, raw={})
-        group, name = _split_ref(item)
-        code = _code_from(group, name) if group and name else item
-        return Trigger(type="SIGNAL_UPDATED", code=code, name=name, group=group, raw={})
+        return _trigger_from_text(item) if item else None
     if not isinstance(item, Mapping):
         return None
     kind = _text(item.get("type"))
@@ -455,16 +432,6 @@ def _parse_triggers(obj: Mapping[str, Any], data: Mapping[str, Any]) -> tuple[Tr
     return tuple(t for t in triggers if t is not None)
 
 
-def _normalize_signal(item: Mapping[str, Any]) -> Mapping[str, Any]:
-    """The flat webhook signal with ``meta.retrievedAt`` also offered as ``fetchedAt``."""
-    meta = item.get("meta")
-    if isinstance(meta, Mapping) and "fetchedAt" not in meta and "retrievedAt" in meta:
-        fixed = dict(item)
-        fixed["meta"] = {**meta, "fetchedAt": meta["retrievedAt"]}
-        return fixed
-    return item
-
-
 def _parse_signals(obj: Mapping[str, Any], data: Mapping[str, Any]) -> Signals:
     items = data.get("signals")
     if not isinstance(items, (list, tuple)):
@@ -474,8 +441,9 @@ def _parse_signals(obj: Mapping[str, Any], data: Mapping[str, Any]) -> Signals:
         if not isinstance(item, Mapping):
             continue
         try:
-            parsed.append(parse_signal(_normalize_signal(item)))
-        except (SmartcarError, ValueError, TypeError, KeyError, AttributeError, RecursionError):
+            # parse_signal reads meta.retrievedAt (observed) and fetchedAt (documented).
+            parsed.append(parse_signal(item))
+        except SmartcarError:
             # One unreadable signal must not cost the other signals of the delivery; it
             # stays in the event's raw JSON.
             _log.debug("skipped an unreadable signal in a webhook event")
@@ -532,9 +500,7 @@ def decode_body(body: bytes | bytearray | memoryview | str) -> Mapping[str, Any]
         text = body if isinstance(body, str) else bytes(body).decode("utf-8")
         decoded = json.loads(text)
     except (ValueError, RecursionError) as exc:  # JSONDecodeError, UnicodeDecodeError
-        raise WebhookPayloadError(
-            f"webhook body is not JSON: {type(exc).__name__}"
-        ) from None
+        raise WebhookPayloadError(f"webhook body is not JSON: {type(exc).__name__}") from None
     if not isinstance(decoded, Mapping):
         raise WebhookPayloadError(
             f"webhook body is not a JSON object (got {type(decoded).__name__})"

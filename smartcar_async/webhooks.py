@@ -371,7 +371,13 @@ class WebhookReceiver:
             _log.debug("webhook rejected: %s", exc)
             return WebhookResponse(401, {"error": str(exc)})
         try:
-            event = event_from_json(decode_body(body))
+            obj = decode_body(body)
+            # A retry of a handled event is answered before its signals are parsed: at
+            # least once means retries are common, and the parse is most of the cost.
+            event_id = obj.get("eventId")
+            if type(event_id) is str and self._dedupe.seen(event_id):
+                return WebhookResponse(200, {"status": "duplicate"})
+            event = event_from_json(obj)
         except WebhookPayloadError as exc:
             _log.warning("signed webhook body is not a Smartcar event: %s", exc)
             return WebhookResponse(400, {"error": str(exc)})

@@ -1,9 +1,43 @@
-"""The API's resources, one module each; `SmartcarClient` exposes them as attributes."""
+"""The API's resources, one module each; `SmartcarClient` exposes them as attributes.
 
-from .commands import Commands
+The models they return are exported here too (and, for the public ones, from
+``smartcar_async``).
+"""
+
+from ._types import (
+    CommandExecution,
+    Connection,
+    SignalRef,
+    Subscription,
+    SubscriptionRequest,
+    Vehicle,
+    VehicleInfo,
+    Webhook,
+)
+from .commands import ChargeWindow, CommandName, Commands, ScheduleKind
 from .connections import Connections
 from .management import Subscriptions, Webhooks
 from .users import Users
-from .vehicles import Vehicles
+from .vehicles import VehicleHandle, Vehicles, VehicleTarget
 
-__all__ = ["Commands", "Connections", "Subscriptions", "Users", "Vehicles", "Webhooks"]
+__all__ = [
+    "ChargeWindow",
+    "CommandExecution",
+    "CommandName",
+    "Commands",
+    "Connection",
+    "Connections",
+    "ScheduleKind",
+    "SignalRef",
+    "Subscription",
+    "SubscriptionRequest",
+    "Subscriptions",
+    "Users",
+    "Vehicle",
+    "VehicleHandle",
+    "VehicleInfo",
+    "VehicleTarget",
+    "Vehicles",
+    "Webhook",
+    "Webhooks",
+]

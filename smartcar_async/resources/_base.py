@@ -12,9 +12,13 @@ __all__ = ["Resource"]
 
 
 class _RawView:
-    """Calls the resource's methods, returning a `RawResponse` instead of the model."""
+    """Calls the resource's methods, returning a `RawResponse` instead of the model.
 
-    def __init__(self, resource: Resource) -> None:
+    Works on any object whose methods make one request through ``SmartcarClient._call``
+    (the resources, and `VehicleHandle`).
+    """
+
+    def __init__(self, resource: object) -> None:
         self._resource = resource
 
     def __getattr__(self, name: str) -> Callable[..., Awaitable[Any]]:

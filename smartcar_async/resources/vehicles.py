@@ -1,11 +1,310 @@
-"""Placeholder: filled in by the resources work."""
+"""``client.vehicles``: a vehicle's description and its signals; `VehicleHandle`."""
 
 from __future__ import annotations
 
-from ._base import Resource
+import datetime as _dt
+from collections.abc import AsyncIterable, Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, TypeAlias
 
-__all__ = ["Vehicles"]
+from .._paths import path_segment
+from ..signals import Signal, Signals, parse_signal, parse_signals
+from ._base import Resource, _RawView
+from ._common import check_user_id, read_json, target_ids
+from ._types import CommandExecution, Connection, Vehicle, parse_vehicle
+from .commands import (
+    CLOSE_CHARGE_PORT,
+    LOCK,
+    OPEN_CHARGE_PORT,
+    START_CHARGE,
+    STOP_CHARGE,
+    UNLOCK,
+    ChargeWindow,
+    ScheduleKind,
+    charge_limit_command,
+    delete_schedule_command,
+    destination_command,
+    schedule_command,
+)
+
+if TYPE_CHECKING:
+    import httpx
+
+    from .._client import SmartcarClient
+    from .._fanout import FanOut, FanOutProgress
+
+__all__ = ["VehicleHandle", "VehicleTarget", "Vehicles"]
+
+#: What the fleet helpers take as a target: a `VehicleHandle`, a `Connection`, or a
+#: ``(vehicle_id, user_id)`` tuple.
+VehicleTarget: TypeAlias = "VehicleHandle | Connection | tuple[str, str]"
+
+
+def _parse_vehicle(response: httpx.Response) -> Vehicle:
+    return parse_vehicle(read_json(response))
+
+
+def _parse_signals(response: httpx.Response) -> Signals:
+    return parse_signals(read_json(response))
+
+
+def _parse_signal(response: httpx.Response) -> Signal:
+    # parse_signal reads both the bare signal (older docs) and {"data": ...} (newer spec).
+    return parse_signal(read_json(response))
 
 
 class Vehicles(Resource):
-    """Placeholder."""
+    """Vehicles and their signals (``/vehicles/{id}``, Vehicle API).
+
+    There is no list of vehicles in v3: find them through `Connections.list`.
+
+    Example:
+        >>> signals = await client.vehicles.signals(vehicle_id, user_id=user_id)
+        >>> signals.value("tractionbattery-stateofcharge")
+        81
+    """
+
+    async def get(self, vehicle_id: str) -> Vehicle:
+        """Make, model, year, mode and powertrain of a vehicle (no ``sc-user-id``).
+
+        Raises:
+            ValueError: ``vehicle_id`` is not a single path segment (before any request).
+            NotFoundError: no such vehicle.
+
+        Example:
+            >>> vehicle = await client.vehicles.get(vehicle_id)
+            >>> vehicle.make, vehicle.year
+            ('TESLA', 2022)
+        """
+        return await self._get(path_segment(vehicle_id, "vehicle_id"))
+
+    async def _get(self, segment: str) -> Vehicle:
+        return await self._client._call("GET", "vehicle", f"/vehicles/{segment}", _parse_vehicle)
+
+    async def signals(self, vehicle_id: str, *, user_id: str) -> Signals:
+        """Every signal the application can read on the vehicle.
+
+        Args:
+            vehicle_id: the vehicle.
+            user_id: the user who connected it (sent as ``sc-user-id``, required).
+
+        Raises:
+            ValueError: a bad ``vehicle_id`` or a missing ``user_id`` (before any request).
+            NotFoundError: no such vehicle, or it is subscribed to no webhook yet.
+
+        Example:
+            >>> signals = await client.vehicles.signals(vehicle_id, user_id=user_id)
+            >>> soc = signals.get("tractionbattery-stateofcharge")
+        """
+        return await self._signals(path_segment(vehicle_id, "vehicle_id"), check_user_id(user_id))
+
+    async def _signals(self, segment: str, user_id: str) -> Signals:
+        return await self._client._call(
+            "GET", "vehicle", f"/vehicles/{segment}/signals", _parse_signals, user_id=user_id
+        )
+
+    async def signal(self, vehicle_id: str, code: str, *, user_id: str) -> Signal:
+        """One signal by code (``tractionbattery-stateofcharge``...).
+
+        Raises:
+            ValueError: a bad ``vehicle_id`` or ``code``, or a missing ``user_id``.
+            NotFoundError: ``SIGNAL_NOT_FOUND`` and the like.
+
+        Example:
+            >>> odometer = await client.vehicles.signal(
+            ...     vehicle_id, "odometer-traveleddistance", user_id=user_id
+            ... )
+        """
+        return await self._signal(
+            path_segment(vehicle_id, "vehicle_id"), code, check_user_id(user_id)
+        )
+
+    async def _signal(self, segment: str, code: str, user_id: str) -> Signal:
+        code_segment = path_segment(code, "code")
+        return await self._client._call(
+            "GET",
+            "vehicle",
+            f"/vehicles/{segment}/signals/{code_segment}",
+            _parse_signal,
+            user_id=user_id,
+        )
+
+    def signals_many(
+        self,
+        targets: Iterable[VehicleTarget] | AsyncIterable[VehicleTarget],
+        *,
+        concurrency: int = 100,
+        fail_fast: bool = False,
+        max_rate: float | None = None,
+        on_progress: Callable[[FanOutProgress], None] | None = None,
+    ) -> FanOut[VehicleTarget, Signals]:
+        """Read the signals of many vehicles with bounded concurrency, streamed.
+
+        A bad target (no ``user_id``, a malformed id) or a failed read is that target's
+        outcome, not the end of the run.
+
+        Args:
+            targets: each a `VehicleHandle`, a `Connection` or a
+                ``(vehicle_id, user_id)`` tuple; an async iterable works too.
+            concurrency: reads in flight at most.
+            fail_fast: stop at the first failure.
+            max_rate: reads started per second at most.
+            on_progress: called with progress counters as outcomes arrive.
+
+        Example:
+            >>> async with client.vehicles.signals_many(client.connections.list()) as outcomes:
+            ...     async for outcome in outcomes:
+            ...         if outcome.ok:
+            ...             odometer = outcome.value.value("odometer-traveleddistance")
+        """
+        read = self._signals
+
+        async def read_one(target: VehicleTarget) -> Signals:
+            segment, user_id = target_ids(target)
+            return await read(segment, user_id)
+
+        return self._client.fan_out(
+            targets,
+            read_one,
+            concurrency=concurrency,
+            fail_fast=fail_fast,
+            max_rate=max_rate,
+            on_progress=on_progress,
+        )
+
+
+class VehicleHandle:
+    """One vehicle and the user who connected it: every read and command in one object.
+
+    Made by ``client.vehicle(vehicle_id, user_id=...)``. The ids are checked once, when
+    the handle is made, so fan-out code can pass handles around and call them cheaply.
+    Handles compare equal when their vehicle and user are the same.
+
+    Attributes:
+        vehicle_id: the vehicle.
+        user_id: the user who connected it (sent as ``sc-user-id``).
+
+    Example:
+        >>> car = client.vehicle(vehicle_id, user_id=user_id)
+        >>> await car.lock()
+        >>> (await car.signals()).value("closure-islocked")
+        True
+    """
+
+    __slots__ = ("_client", "_segment", "user_id", "vehicle_id")
+
+    def __init__(self, client: SmartcarClient, vehicle_id: str, *, user_id: str) -> None:
+        self._segment = path_segment(vehicle_id, "vehicle_id")
+        self.user_id = check_user_id(user_id)
+        self.vehicle_id = vehicle_id
+        self._client = client
+
+    def __repr__(self) -> str:
+        return f"<VehicleHandle vehicle_id={self.vehicle_id!r} user_id={self.user_id!r}>"
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, VehicleHandle):
+            return NotImplemented
+        return self.vehicle_id == other.vehicle_id and self.user_id == other.user_id
+
+    def __hash__(self) -> int:
+        return hash((self.vehicle_id, self.user_id))
+
+    @property
+    def with_raw_response(self) -> Any:
+        """The same methods, each returning a `RawResponse`.
+
+        Example:
+            >>> raw = await car.with_raw_response.signals()
+        """
+        return _RawView(self)
+
+    async def get(self) -> Vehicle:
+        """`Vehicles.get` for this vehicle."""
+        return await self._client.vehicles._get(self._segment)
+
+    async def signals(self) -> Signals:
+        """`Vehicles.signals` for this vehicle."""
+        return await self._client.vehicles._signals(self._segment, self.user_id)
+
+    async def signal(self, code: str) -> Signal:
+        """`Vehicles.signal` for this vehicle.
+
+        Example:
+            >>> await car.signal("tractionbattery-stateofcharge")
+        """
+        return await self._client.vehicles._signal(self._segment, code, self.user_id)
+
+    async def lock(self) -> CommandExecution:
+        """`Commands.lock` for this vehicle."""
+        return await self._client.commands._send(self._segment, self.user_id, LOCK)
+
+    async def unlock(self) -> CommandExecution:
+        """`Commands.unlock` for this vehicle."""
+        return await self._client.commands._send(self._segment, self.user_id, UNLOCK)
+
+    async def start_charge(self) -> CommandExecution:
+        """`Commands.start_charge` for this vehicle."""
+        return await self._client.commands._send(self._segment, self.user_id, START_CHARGE)
+
+    async def stop_charge(self) -> CommandExecution:
+        """`Commands.stop_charge` for this vehicle."""
+        return await self._client.commands._send(self._segment, self.user_id, STOP_CHARGE)
+
+    async def set_charge_limit(self, percent: int) -> CommandExecution:
+        """`Commands.set_charge_limit` for this vehicle.
+
+        Example:
+            >>> await car.set_charge_limit(80)
+        """
+        command = charge_limit_command(percent)
+        return await self._client.commands._send(self._segment, self.user_id, command)
+
+    async def set_destination(self, *, latitude: float, longitude: float) -> CommandExecution:
+        """`Commands.set_destination` for this vehicle."""
+        command = destination_command(latitude=latitude, longitude=longitude)
+        return await self._client.commands._send(self._segment, self.user_id, command)
+
+    async def open_charge_port(self) -> CommandExecution:
+        """`Commands.open_charge_port` for this vehicle."""
+        return await self._client.commands._send(self._segment, self.user_id, OPEN_CHARGE_PORT)
+
+    async def close_charge_port(self) -> CommandExecution:
+        """`Commands.close_charge_port` for this vehicle."""
+        return await self._client.commands._send(self._segment, self.user_id, CLOSE_CHARGE_PORT)
+
+    async def set_charge_schedule(
+        self,
+        *,
+        kind: ScheduleKind,
+        latitude: float,
+        longitude: float,
+        start_time: str | _dt.time | None = None,
+        stop_time: str | _dt.time | None = None,
+        days: Mapping[str, ChargeWindow] | None = None,
+        weekdays: ChargeWindow | None = None,
+        weekends: ChargeWindow | None = None,
+    ) -> CommandExecution:
+        """`Commands.set_charge_schedule` for this vehicle.
+
+        Example:
+            >>> await car.set_charge_schedule(
+            ...     kind="workweek", latitude=37.77, longitude=-122.42,
+            ...     weekdays=("01:00", "05:00"), weekends=("09:00", "12:00"),
+            ... )
+        """
+        command = schedule_command(
+            kind=kind,
+            latitude=latitude,
+            longitude=longitude,
+            start_time=start_time,
+            stop_time=stop_time,
+            days=days,
+            weekdays=weekdays,
+            weekends=weekends,
+        )
+        return await self._client.commands._send(self._segment, self.user_id, command)
+
+    async def delete_charge_schedule(self, schedule_id: str) -> CommandExecution | None:
+        """`Commands.delete_charge_schedule` for this vehicle."""
+        command = delete_schedule_command(schedule_id)
+        return await self._client.commands._send(self._segment, self.user_id, command)

@@ -15,6 +15,7 @@ __all__ = [
     "BodyStream",
     "EmuRequest",
     "EmuResponse",
+    "default_error",
     "dumps",
     "error_body",
     "error_response",
@@ -87,11 +88,6 @@ class EmuResponse:
 def json_response(status: int, obj: Any) -> EmuResponse:
     """A JSON response."""
     return EmuResponse(status, dumps(obj))
-
-
-def raw_json_response(status: int, body: bytes) -> EmuResponse:
-    """A JSON response from bytes already serialised (cached signal bodies)."""
-    return EmuResponse(status, body)
 
 
 # The error ``type`` each HTTP status carries when a caller gives only the status, and

@@ -1,0 +1,32 @@
+"""``python -m bench <scenario> [options]``: run one benchmark scenario.
+
+Scenarios register in `SCENARIOS` below as ``name -> "module:function"``; the function
+takes the remaining arguments and returns an exit status.
+
+Example:
+    $ python -m bench throughput --quick
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+SCENARIOS = {
+    "throughput": "bench.throughput:main",
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Dispatch to the scenario named by the first argument."""
+    args = sys.argv[1:] if argv is None else argv
+    if not args or args[0] not in SCENARIOS:
+        print(f"usage: python -m bench {{{','.join(SCENARIOS)}}} [options]", file=sys.stderr)
+        return 2
+    module_name, func_name = SCENARIOS[args[0]].split(":")
+    func = getattr(importlib.import_module(module_name), func_name)
+    return int(func(args[1:]))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

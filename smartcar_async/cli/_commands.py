@@ -1,0 +1,291 @@
+"""The API subcommands: ``token``, ``connections``, ``vehicle``, ``signals``, ``command``."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as _dt
+import os
+import time
+from contextlib import aclosing
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import anyio
+from rich.table import Table
+from rich.text import Text
+
+from .._client import SmartcarClient
+from .._config import ENV_CLIENT_ID, resolve_urls
+from ..resources import CommandExecution, Connection, Vehicle
+from ..signals import Signal, Signals
+from ._exit import ExitCode
+from ._output import Output, format_seconds, format_value, iso, jsonable, key_value_table
+
+__all__ = ["COMMANDS", "run_command", "run_connections", "run_signals", "run_token", "run_vehicle"]
+
+
+def make_client(args: argparse.Namespace) -> SmartcarClient:
+    """A client from the global options, falling back to the environment like the SDK.
+
+    Raises:
+        ConfigurationError: missing credentials or an unsafe URL.
+    """
+    token_url, vehicle_api_url, management_api_url = resolve_urls(
+        args.token_url, args.vehicle_api_url, args.management_api_url
+    )
+    return SmartcarClient(
+        client_id=args.client_id,
+        client_secret=args.client_secret,
+        token_url=token_url,
+        vehicle_api_url=vehicle_api_url,
+        management_api_url=management_api_url,
+    )
+
+
+def _client_id(args: argparse.Namespace) -> str:
+    return str(args.client_id or os.environ.get(ENV_CLIENT_ID, ""))
+
+
+# -- token -----------------------------------------------------------------------------------
+
+
+async def run_token(args: argparse.Namespace, out: Output) -> int:
+    """Fetch an application token; show its expiry (the token only with --show-token)."""
+    client = make_client(args)
+    async with client:
+        token = await client.tokens.get()
+        remaining = token.remaining(client.clock.now())
+    expires_at = _wall_time_in(remaining)
+    token_url = resolve_urls(args.token_url, args.vehicle_api_url, args.management_api_url)[0]
+    result: dict[str, Any] = {
+        "client_id": _client_id(args),
+        "token_url": token_url,
+        "token_type": "Bearer",
+        "lifetime": token.lifetime,
+        "expires_in": round(remaining, 3),
+        "expires_at": expires_at,
+    }
+    if args.show_token:
+        result["access_token"] = token.value
+    if out.json_mode:
+        out.json(result)
+        return ExitCode.OK
+    rows: list[tuple[str, object]] = [
+        ("client id", result["client_id"]),
+        ("token url", result["token_url"]),
+        ("lifetime", format_seconds(token.lifetime)),
+        ("expires at", f"{expires_at} (in {format_seconds(max(remaining, 0.0))})"),
+        ("token", token.value if args.show_token else "hidden (--show-token prints it)"),
+    ]
+    out.print(key_value_table(rows, title="Application token"))
+    return ExitCode.OK
+
+
+def _wall_time_in(seconds: float) -> str:
+    moment = _dt.datetime.fromtimestamp(time.time() + seconds, tz=_dt.timezone.utc)
+    return iso(moment.replace(microsecond=0)) or ""
+
+
+# -- connections -----------------------------------------------------------------------------
+
+
+async def run_connections(args: argparse.Namespace, out: Output) -> int:
+    """List connections, page by page, with a progress bar when there are several pages."""
+    mode = None if args.mode == "all" else args.mode
+    connections: list[Connection] = []
+    limit: int | None = args.limit
+    async with make_client(args) as client:
+        listing = client.connections.list(
+            user_id=args.user_id, vehicle_id=args.vehicle_id, mode=mode, page_size=args.page_size
+        )
+        with out.progress() as progress:
+            task = progress.add_task("listing connections", total=None, status="")
+            async with aclosing(listing.pages()) as pages:
+                async for page in pages:
+                    connections.extend(page.items)
+                    total = page.total_count
+                    if limit is not None:
+                        total = min(total, limit) if total is not None else limit
+                    progress.update(task, completed=len(connections), total=total)
+                    if limit is not None and len(connections) >= limit:
+                        break
+    if limit is not None:
+        del connections[limit:]
+    if out.json_mode:
+        out.json(connections)
+        return ExitCode.OK
+    table = Table(title=f"{len(connections):,} connections", title_justify="left")
+    table.add_column("connection", overflow="fold")
+    table.add_column("vehicle", overflow="fold")
+    table.add_column("user", overflow="fold")
+    table.add_column("make / model / year")
+    table.add_column("powertrain")
+    table.add_column("mode")
+    table.add_column("permissions", justify="right")
+    for connection in connections:
+        info = connection.vehicle
+        table.add_row(
+            connection.id,
+            connection.vehicle_id,
+            connection.user_id,
+            " ".join(str(p) for p in (info.make, info.model, info.year) if p) if info else "—",
+            (info.powertrain_type or "—") if info else "—",
+            (info.mode or "—") if info else "—",
+            str(len(connection.permissions)),
+        )
+    out.print(table)
+    return ExitCode.OK
+
+
+# -- vehicle ---------------------------------------------------------------------------------
+
+
+async def run_vehicle(args: argparse.Namespace, out: Output) -> int:
+    """Show one vehicle (make, model, year, mode, powertrain)."""
+    async with make_client(args) as client:
+        vehicle: Vehicle = await client.vehicles.get(args.vehicle_id)
+    if out.json_mode:
+        out.json(vehicle)
+        return ExitCode.OK
+    rows: list[tuple[str, object]] = [
+        ("id", vehicle.id),
+        ("make", vehicle.make),
+        ("model", vehicle.model),
+        ("year", vehicle.year),
+        ("mode", vehicle.mode),
+        ("powertrain", vehicle.powertrain_type),
+    ]
+    out.print(key_value_table(rows, title="Vehicle"))
+    return ExitCode.OK
+
+
+# -- signals ---------------------------------------------------------------------------------
+
+
+def signal_json(signal: Signal) -> dict[str, Any]:
+    """One signal as the CLI prints it with ``--json``: the API's body, unparsed."""
+    source = signal.raw.get("attributes", signal.raw)
+    body = source.get("body") if hasattr(source, "get") else None
+    return {
+        "code": signal.code,
+        "name": signal.full_name,
+        "status": signal.status,
+        "body": jsonable(body),
+        "error": jsonable(signal.error),
+        "retrieved_at": iso(signal.retrieved_at),
+        "oem_updated_at": iso(signal.oem_updated_at),
+    }
+
+
+def _signal_value(signal: Signal) -> str:
+    body = signal.body
+    if body is None:
+        return "—"
+    value = getattr(body, "value", None)
+    if value is not None and not callable(value):
+        unit = getattr(body, "unit", None)
+        text = format_value(value)
+        return f"{text} {unit}" if unit else text
+    data = signal_json(signal)["body"]
+    text = format_value(data)
+    return text if len(text) <= 80 else text[:79] + "…"
+
+
+def _status_cell(signal: Signal) -> Text:
+    if signal.ok:
+        return Text("ok", style="green")
+    label = signal.status
+    if signal.error is not None:
+        reason = ":".join(part for part in (signal.error.type, signal.error.code) if part)
+        if reason:
+            label += f" ({reason})"
+    return Text(label, style="red")
+
+
+async def run_signals(args: argparse.Namespace, out: Output) -> int:
+    """Show a vehicle's signals, or one signal with ``--code``."""
+    async with make_client(args) as client:
+        with out.progress() as progress:
+            progress.add_task("reading signals", total=None, status="")
+            if args.code:
+                signal = await client.vehicles.signal(
+                    args.vehicle_id, args.code, user_id=args.user_id
+                )
+                signals = Signals([signal])
+            else:
+                signal = None
+                signals = await client.vehicles.signals(args.vehicle_id, user_id=args.user_id)
+    if out.json_mode:
+        if signal is not None:
+            out.json(signal_json(signal))
+        else:
+            out.json(
+                {
+                    "vehicle": jsonable(signals.vehicle),
+                    "signals": [signal_json(s) for s in signals.values()],
+                }
+            )
+        return ExitCode.OK
+    title = f"{len(signals)} signals of {args.vehicle_id}"
+    if signals.vehicle is not None:
+        v = signals.vehicle
+        title += " (" + " ".join(str(p) for p in (v.make, v.model, v.year) if p) + ")"
+    table = Table(title=title, title_justify="left")
+    table.add_column("signal", no_wrap=True)
+    table.add_column("value", overflow="fold")
+    table.add_column("status")
+    table.add_column("updated by the vehicle", no_wrap=True)
+    for signal in sorted(signals.values(), key=lambda s: s.code):
+        table.add_row(
+            signal.full_name or signal.code,
+            _signal_value(signal),
+            _status_cell(signal),
+            iso(signal.oem_updated_at) or "—",
+        )
+    out.print(table)
+    return ExitCode.OK
+
+
+# -- command ---------------------------------------------------------------------------------
+
+Send = Callable[[SmartcarClient, str, str, argparse.Namespace], Awaitable[CommandExecution]]
+
+#: The command names the CLI takes, and how each is sent.
+COMMANDS: dict[str, Send] = {
+    "lock": lambda c, v, u, a: c.commands.lock(v, user_id=u),
+    "unlock": lambda c, v, u, a: c.commands.unlock(v, user_id=u),
+    "start-charge": lambda c, v, u, a: c.commands.start_charge(v, user_id=u),
+    "stop-charge": lambda c, v, u, a: c.commands.stop_charge(v, user_id=u),
+    "set-charge-limit": lambda c, v, u, a: c.commands.set_charge_limit(v, a.percent, user_id=u),
+    "set-destination": lambda c, v, u, a: c.commands.set_destination(
+        v, latitude=a.latitude, longitude=a.longitude, user_id=u
+    ),
+    "open-charge-port": lambda c, v, u, a: c.commands.open_charge_port(v, user_id=u),
+    "close-charge-port": lambda c, v, u, a: c.commands.close_charge_port(v, user_id=u),
+}
+
+
+async def run_command(args: argparse.Namespace, out: Output) -> int:
+    """Send one command to one vehicle and show its execution."""
+    send = COMMANDS[args.command_name]
+    async with make_client(args) as client:
+        with out.progress() as progress:
+            progress.add_task(f"{args.command_name} {args.vehicle_id}", total=None, status="")
+            started = anyio.current_time()
+            execution = await send(client, args.vehicle_id, args.user_id, args)
+            took = anyio.current_time() - started
+    if out.json_mode:
+        out.json(execution)
+        return ExitCode.OK
+    rows: list[tuple[str, object]] = [
+        ("command", execution.command_type or args.command_name),
+        ("vehicle", args.vehicle_id),
+        ("status", execution.status),
+        ("execution id", execution.id),
+        ("mode", execution.execution_mode),
+        ("executed at", execution.executed_at),
+        ("parameters", dict(execution.parameters) if execution.parameters else None),
+        ("took", format_seconds(took)),
+    ]
+    out.print(key_value_table(rows, title="Command"))
+    return ExitCode.OK

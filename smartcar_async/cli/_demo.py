@@ -1,0 +1,515 @@
+"""``smartcar-async demo``: a fleet job against the emulator over loopback, with trouble.
+
+The demo is the SDK's tour on a fresh machine. It serves a seeded emulator on
+127.0.0.1 (real sockets), arranges the trouble a real fleet meets, then does what a
+fleet job does and reports how it went:
+
+1. list every connection, page by page;
+2. read every vehicle's signals through `SmartcarClient.fan_out` (bounded concurrency);
+3. lock the vehicles that were unlocked, through a fan-out too;
+4. summarise: outcomes, errors by type, token requests, requests per second, read
+   latency percentiles, and a picture of the fleet.
+
+The trouble, all of it seeded so that every run meets the same amount:
+
+- a few vehicles are asleep: their reads (and commands) answer 409 ``VEHICLE_STATE``;
+- a few vehicles answer their first read with a per-vehicle 429 (``Retry-After``),
+  which the fan-out waits out without holding a slot;
+- one app-wide 429 half-way through the reads pauses every request of the client;
+- tokens live two seconds, so the token is renewed during the run;
+- a few unlocked vehicles fall asleep between the reads and the locks.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+
+import attrs
+
+from .._client import SmartcarClient
+from .._fanout import FanOutProgress
+from ..resources import Connection
+from ..signals import IS_LOCKED, STATE_OF_CHARGE
+from ..testing import Fault, FaultRule, SmartcarEmulator
+from ._output import Output, format_seconds
+from ._serve import HOST, require_uvicorn
+
+__all__ = [
+    "DemoOptions",
+    "DemoSummary",
+    "Scenario",
+    "arrange",
+    "percentile",
+    "run_demo",
+]
+
+SIGNALS_ROUTE = "GET /vehicles/{id}/signals"
+SOC_BUCKETS = tuple(f"{low}-{low + 10}" for low in range(0, 100, 10))
+
+
+@attrs.frozen
+class DemoOptions:
+    """What to run.
+
+    Attributes:
+        vehicles: fleet size.
+        concurrency: reads (and commands) in flight at most.
+        seed: the fleet and the trouble follow from it.
+        token_lifetime: seconds a token lives; short, so it is renewed mid-run.
+        retry_after: the ``Retry-After`` of the injected 429s, in seconds.
+    """
+
+    vehicles: int = 1000
+    concurrency: int = 100
+    seed: int = 1
+    token_lifetime: float = 2.0
+    retry_after: float = 1.0
+
+
+@attrs.frozen
+class Scenario:
+    """The trouble arranged on an emulator (see the module docs)."""
+
+    asleep: tuple[str, ...]
+    rate_limited: tuple[str, ...]
+    app_wide_after: int
+    rules: tuple[FaultRule, ...]
+    app_wide_rule: FaultRule
+    vehicle_rules: tuple[FaultRule, ...]
+
+
+def arrange(emulator: SmartcarEmulator, options: DemoOptions) -> Scenario:
+    """Put a few vehicles to sleep and inject the rate limits; all chosen by the seed."""
+    fleet = emulator.fleet()
+    size = len(fleet)
+    rng = random.Random(options.seed)
+    # About 2% asleep and 2.5% rate-limited, at least one of each in a fleet of three or more.
+    n_asleep = size // 50 or (1 if size >= 3 else 0)
+    n_limited = size // 40 or (1 if size >= 3 else 0)
+    chosen = rng.sample(range(size), n_asleep + n_limited)
+    asleep = tuple(fleet[i].vehicle_id for i in chosen[:n_asleep])
+    limited = tuple(fleet[i].vehicle_id for i in chosen[n_asleep:])
+    app_wide_after = size // 2
+    # The app-wide rule comes first: when it lands on a request that another rule would
+    # also hit, it shadows that rule, which then fires on the retry. Counts stay exact.
+    app_wide_rule = emulator.add_fault(
+        Fault.rate_limit(retry_after=options.retry_after, scope="app"),
+        route=SIGNALS_ROUTE,
+        skip=app_wide_after,
+        times=1,
+    )
+    rules = [app_wide_rule]
+    for vehicle_id in asleep:
+        emulator.set_asleep(vehicle_id)
+        # The emulator's asleep vehicles refuse commands; a read of one that cannot be
+        # woken fails the same way.
+        rules.append(
+            emulator.add_fault(
+                Fault.status(
+                    409,
+                    type="VEHICLE_STATE",
+                    code="ASLEEP",
+                    detail="The vehicle is asleep and did not respond. Try again later.",
+                ),
+                route=SIGNALS_ROUTE,
+                vehicle_id=vehicle_id,
+            )
+        )
+    vehicle_rules = tuple(
+        emulator.add_fault(
+            Fault.rate_limit(retry_after=options.retry_after, scope="vehicle"),
+            route=SIGNALS_ROUTE,
+            vehicle_id=vehicle_id,
+            times=1,
+        )
+        for vehicle_id in limited
+    )
+    rules.extend(vehicle_rules)
+    return Scenario(
+        asleep=asleep,
+        rate_limited=limited,
+        app_wide_after=app_wide_after,
+        rules=tuple(rules),
+        app_wide_rule=app_wide_rule,
+        vehicle_rules=vehicle_rules,
+    )
+
+
+# -- the summary -------------------------------------------------------------------------------
+
+
+@attrs.frozen
+class Latency:
+    """Percentiles of the read calls, in milliseconds."""
+
+    p50_ms: float
+    p90_ms: float
+    p99_ms: float
+    max_ms: float
+    mean_ms: float
+
+
+@attrs.frozen
+class ConnectionsPhase:
+    """The listing: how many connections on how many pages."""
+
+    listed: int
+    pages: int
+    seconds: float
+
+
+@attrs.frozen
+class ReadsPhase:
+    """The signal reads.
+
+    ``failures`` counts errors by class, ``failure_codes`` by ``TYPE:CODE``;
+    ``attempts`` counts calls of the read (a target retried after a per-vehicle 429
+    counts twice); ``rate_limit_retries`` those retries.
+    """
+
+    succeeded: int
+    failed: int
+    failures: dict[str, int]
+    failure_codes: dict[str, int]
+    attempts: int
+    rate_limit_retries: int
+    seconds: float
+    per_second: float
+    latency: Latency
+
+
+@attrs.frozen
+class CommandsPhase:
+    """The commands sent (``lock`` to every vehicle read as unlocked)."""
+
+    command: str
+    sent: int
+    succeeded: int
+    failed: int
+    failures: dict[str, int]
+    failure_codes: dict[str, int]
+    seconds: float
+
+
+@attrs.frozen
+class Traffic:
+    """What the emulator saw: every HTTP request, token requests included."""
+
+    http_requests: int
+    per_second: float
+    token_requests: int
+    token_lifetime_s: float
+    statuses: dict[str, int]
+    requests: dict[str, int]
+
+
+@attrs.frozen
+class Trouble:
+    """The trouble arranged, and how often it struck."""
+
+    asleep: int
+    rate_limited_vehicles: int
+    vehicle_rate_limits: int
+    app_wide_rate_limits: int
+    dozed_off: int
+    retry_after_s: float
+
+
+@attrs.frozen
+class FleetPicture:
+    """The fleet as the reads saw it.
+
+    ``state_of_charge`` buckets the vehicles with a traction battery by ten points;
+    ``powertrain`` counts every listed vehicle.
+    """
+
+    state_of_charge: dict[str, int]
+    powertrain: dict[str, int]
+    locked_before: int
+    unlocked_before: int
+    locked_after: int
+
+
+@attrs.frozen
+class DemoSummary:
+    """Everything the demo reports (``--json`` prints exactly this)."""
+
+    vehicles: int
+    concurrency: int
+    seed: int
+    seconds: float
+    connections: ConnectionsPhase
+    reads: ReadsPhase
+    commands: CommandsPhase
+    traffic: Traffic
+    trouble: Trouble
+    fleet: FleetPicture
+
+
+def percentile(sorted_values: Sequence[float], fraction: float) -> float:
+    """The nearest-rank percentile of already sorted values (0.0 when there are none)."""
+    if not sorted_values:
+        return 0.0
+    rank = max(1, math.ceil(fraction * len(sorted_values)))
+    return sorted_values[min(rank, len(sorted_values)) - 1]
+
+
+def _latency(samples: list[float]) -> Latency:
+    samples.sort()
+    ms = 1000.0
+
+    def r(value: float) -> float:
+        return round(value * ms, 2)
+
+    mean = sum(samples) / len(samples) if samples else 0.0
+    return Latency(
+        p50_ms=r(percentile(samples, 0.50)),
+        p90_ms=r(percentile(samples, 0.90)),
+        p99_ms=r(percentile(samples, 0.99)),
+        max_ms=r(samples[-1] if samples else 0.0),
+        mean_ms=r(mean),
+    )
+
+
+def _error_keys(error: Exception) -> tuple[str, str]:
+    label = ":".join(
+        str(part) for part in (getattr(error, "type", None), getattr(error, "code", None)) if part
+    )
+    return type(error).__name__, label or type(error).__name__
+
+
+def _soc_bucket(soc: float) -> str:
+    index = min(int(soc // 10), 9) if soc >= 0 else 0
+    return SOC_BUCKETS[index]
+
+
+@attrs.frozen
+class _Facts:
+    """What the demo keeps of one read: a few values, not the 95 signals."""
+
+    soc: float | None
+    locked: bool | None
+
+
+# -- the run -----------------------------------------------------------------------------------
+
+
+class _Bar:
+    """A progress bar for one fan-out, fed by its ``on_progress`` callback."""
+
+    def __init__(self, out: Output, description: str, total: int) -> None:
+        self._progress = out.progress()
+        self._task = self._progress.add_task(description, total=total, status="")
+
+    def __enter__(self) -> Callable[[FanOutProgress], None]:
+        self._progress.start()
+        return self.update
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._progress.stop()
+
+    def update(self, progress: FanOutProgress) -> None:
+        status = f"{progress.failed} failed" if progress.failed else ""
+        if progress.waiting_on_rate_limit:
+            status += f"  {progress.waiting_on_rate_limit} waiting on Retry-After"
+        self._progress.update(self._task, completed=progress.finished, status=status.strip())
+
+
+async def run_demo(options: DemoOptions, out: Output) -> DemoSummary:
+    """Serve the emulator, run the fleet job against it, and summarise.
+
+    Raises:
+        CLIError: uvicorn is not installed.
+    """
+    require_uvicorn()
+    started_build = time.perf_counter()
+    emulator = SmartcarEmulator(
+        vehicles=options.vehicles, seed=options.seed, token_lifetime=options.token_lifetime
+    )
+    scenario = arrange(emulator, options)
+    out.note(
+        f"emulator: {options.vehicles:,} vehicles (seed {options.seed}), "
+        f"{len(scenario.asleep)} asleep, {len(scenario.rate_limited)} rate-limited, "
+        f"one app-wide 429, tokens living {options.token_lifetime:g} s "
+        f"(built in {format_seconds(time.perf_counter() - started_build)})"
+    )
+    async with emulator.serve(host=HOST) as base_url:
+        out.note(f"emulator: serving on {base_url}")
+        async with SmartcarClient(**emulator.client_kwargs(base_url=base_url)) as client:
+            started = time.perf_counter()
+            connections, listing = await _list_connections(client, out)
+            facts, reads = await _read_signals(client, connections, options, out)
+            unlocked = [
+                c for c in connections if (f := facts.get(c.vehicle_id)) and f.locked is False
+            ]
+            dozed = _doze_off(emulator, unlocked, options.seed)
+            commands = await _lock(client, unlocked, options, out)
+            seconds = time.perf_counter() - started
+    stats = emulator.stats
+    socs = Counter(_soc_bucket(f.soc) for f in facts.values() if f.soc is not None)
+    powertrains = Counter(
+        (c.vehicle.powertrain_type if c.vehicle else None) or "unknown" for c in connections
+    )
+    locked_before = sum(1 for f in facts.values() if f.locked is True)
+    return DemoSummary(
+        vehicles=options.vehicles,
+        concurrency=options.concurrency,
+        seed=options.seed,
+        seconds=round(seconds, 3),
+        connections=listing,
+        reads=reads,
+        commands=commands,
+        traffic=Traffic(
+            http_requests=stats.total_requests,
+            per_second=round(stats.total_requests / seconds, 1) if seconds else 0.0,
+            token_requests=stats.token_requests,
+            token_lifetime_s=options.token_lifetime,
+            statuses={str(k): v for k, v in sorted(stats.statuses.items())},
+            requests=dict(sorted(stats.requests.items())),
+        ),
+        trouble=Trouble(
+            asleep=len(scenario.asleep),
+            rate_limited_vehicles=len(scenario.rate_limited),
+            vehicle_rate_limits=sum(rule.fired for rule in scenario.vehicle_rules),
+            app_wide_rate_limits=scenario.app_wide_rule.fired,
+            dozed_off=len(dozed),
+            retry_after_s=options.retry_after,
+        ),
+        fleet=FleetPicture(
+            state_of_charge={bucket: socs.get(bucket, 0) for bucket in SOC_BUCKETS},
+            powertrain=dict(powertrains.most_common()),
+            locked_before=locked_before,
+            unlocked_before=len(unlocked),
+            locked_after=locked_before + commands.succeeded,
+        ),
+    )
+
+
+async def _list_connections(
+    client: SmartcarClient, out: Output
+) -> tuple[list[Connection], ConnectionsPhase]:
+    started = time.perf_counter()
+    connections: list[Connection] = []
+    pages = 0
+    with out.progress() as progress:
+        task = progress.add_task("listing connections", total=None, status="")
+        async for page in client.connections.list(page_size=100).pages():
+            pages += 1
+            connections.extend(page.items)
+            progress.update(task, completed=len(connections), total=page.total_count)
+    seconds = time.perf_counter() - started
+    out.note(f"listed {len(connections):,} connections on {pages} pages in {format_seconds(seconds)}")
+    return connections, ConnectionsPhase(
+        listed=len(connections), pages=pages, seconds=round(seconds, 3)
+    )
+
+
+async def _read_signals(
+    client: SmartcarClient,
+    connections: list[Connection],
+    options: DemoOptions,
+    out: Output,
+) -> tuple[dict[str, _Facts], ReadsPhase]:
+    latencies: list[float] = []
+    signals_of = client.vehicles.signals
+
+    async def read(connection: Connection) -> _Facts:
+        began = time.perf_counter()
+        try:
+            signals = await signals_of(connection.vehicle_id, user_id=connection.user_id)
+        finally:
+            latencies.append(time.perf_counter() - began)
+        soc = signals.value(STATE_OF_CHARGE)
+        locked = signals.value(IS_LOCKED)
+        return _Facts(
+            soc=float(soc) if isinstance(soc, (int, float)) and not isinstance(soc, bool) else None,
+            locked=locked if isinstance(locked, bool) else None,
+        )
+
+    facts: dict[str, _Facts] = {}
+    failures: Counter[str] = Counter()
+    codes: Counter[str] = Counter()
+    attempts = 0
+    started = time.perf_counter()
+    with _Bar(out, "reading signals", len(connections)) as on_progress:
+        fan = client.fan_out(
+            connections, read, concurrency=options.concurrency, on_progress=on_progress
+        )
+        async with fan as outcomes:
+            async for outcome in outcomes:
+                attempts += outcome.attempts
+                _tally(outcome.error, failures, codes)
+                if outcome.value is not None:
+                    facts[outcome.target.vehicle_id] = outcome.value
+    seconds = time.perf_counter() - started
+    summary = fan.summary()
+    out.note(
+        f"read {summary.succeeded:,} vehicles, {summary.failed:,} failed, "
+        f"in {format_seconds(seconds)}"
+    )
+    return facts, ReadsPhase(
+        succeeded=summary.succeeded,
+        failed=summary.failed,
+        failures=dict(failures.most_common()),
+        failure_codes=dict(codes.most_common()),
+        attempts=attempts,
+        rate_limit_retries=summary.rate_limit_retries,
+        seconds=round(seconds, 3),
+        per_second=round(len(connections) / seconds, 1) if seconds else 0.0,
+        latency=_latency(latencies),
+    )
+
+
+def _tally(error: Exception | None, failures: Counter[str], codes: Counter[str]) -> None:
+    if error is not None:
+        name, code = _error_keys(error)
+        failures[name] += 1
+        codes[code] += 1
+
+
+def _doze_off(emulator: SmartcarEmulator, unlocked: list[Connection], seed: int) -> list[str]:
+    """Put about one in twenty of the unlocked vehicles to sleep before the locks."""
+    if not unlocked:
+        return []
+    count = max(1, len(unlocked) // 20)
+    ids = sorted(c.vehicle_id for c in unlocked)
+    dozed = random.Random(seed + 1).sample(ids, count)
+    for vehicle_id in dozed:
+        emulator.set_asleep(vehicle_id)
+    return dozed
+
+
+async def _lock(
+    client: SmartcarClient, targets: list[Connection], options: DemoOptions, out: Output
+) -> CommandsPhase:
+    failures: Counter[str] = Counter()
+    codes: Counter[str] = Counter()
+    succeeded = 0
+    started = time.perf_counter()
+    with _Bar(out, "locking unlocked vehicles", len(targets)) as on_progress:
+        fan = client.commands.run_many(
+            "lock", targets, concurrency=options.concurrency, on_progress=on_progress
+        )
+        async with fan as outcomes:
+            async for outcome in outcomes:
+                if outcome.ok:
+                    succeeded += 1
+                _tally(outcome.error, failures, codes)
+    seconds = time.perf_counter() - started
+    out.note(
+        f"locked {succeeded:,} of {len(targets):,} unlocked vehicles in {format_seconds(seconds)}"
+    )
+    return CommandsPhase(
+        command="lock",
+        sent=len(targets),
+        succeeded=succeeded,
+        failed=len(targets) - succeeded,
+        failures=dict(failures.most_common()),
+        failure_codes=dict(codes.most_common()),
+        seconds=round(seconds, 3),
+    )
+

@@ -1,0 +1,103 @@
+"""``smartcar-async emulator serve``: the emulator on loopback until Ctrl-C."""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import shlex
+from contextlib import AsyncExitStack
+
+import anyio
+import anyio.abc
+
+from .._config import (
+    ENV_CLIENT_ID,
+    ENV_CLIENT_SECRET,
+    ENV_MANAGEMENT_API_URL,
+    ENV_TOKEN_URL,
+    ENV_VEHICLE_API_URL,
+)
+from ..testing import SmartcarEmulator
+from ._exit import CLIError, ExitCode
+from ._output import Output
+
+__all__ = ["emulator_environment", "require_uvicorn", "serve_emulator"]
+
+HOST = "127.0.0.1"
+
+
+def require_uvicorn() -> None:
+    """Raise `CLIError` when the server the emulator needs is not installed."""
+    if importlib.util.find_spec("uvicorn") is None:
+        raise CLIError(
+            "serving the emulator needs uvicorn",
+            ExitCode.CONFIGURATION,
+            hint="pip install 'smartcar-async[cli]'",
+        )
+
+
+def emulator_environment(emulator: SmartcarEmulator, base_url: str) -> dict[str, str]:
+    """The environment variables that point the SDK and the CLI at a served emulator."""
+    kwargs = emulator.client_kwargs(base_url=base_url)
+    return {
+        ENV_CLIENT_ID: kwargs["client_id"],
+        ENV_CLIENT_SECRET: kwargs["client_secret"],
+        ENV_TOKEN_URL: kwargs["token_url"],
+        ENV_VEHICLE_API_URL: kwargs["vehicle_api_url"],
+        ENV_MANAGEMENT_API_URL: kwargs["management_api_url"],
+    }
+
+
+async def serve_emulator(
+    args: argparse.Namespace,
+    out: Output,
+    *,
+    task_status: anyio.abc.TaskStatus[str] = anyio.TASK_STATUS_IGNORED,
+) -> int:
+    """Serve a seeded emulator, print its environment, and wait to be cancelled.
+
+    ``task_status.started`` gets the base URL once the server accepts connections, so
+    a caller (a test) can ``await task_group.start(serve_emulator, ...)``.
+    """
+    require_uvicorn()
+    emulator = SmartcarEmulator(
+        vehicles=args.vehicles, seed=args.seed, token_lifetime=args.token_lifetime
+    )
+    async with AsyncExitStack() as stack:
+        try:
+            base_url = await stack.enter_async_context(emulator.serve(host=HOST, port=args.port))
+        except OSError as exc:
+            raise CLIError(
+                f"cannot listen on {HOST}:{args.port}: {exc.strerror or exc}",
+                ExitCode.CONFIGURATION,
+                hint="pick another --port, or --port 0 for any free one",
+            ) from exc
+        environment = emulator_environment(emulator, base_url)
+        fleet = emulator.fleet()
+        example = fleet[0] if fleet else None
+        if out.json_mode:
+            out.json(
+                {
+                    "base_url": base_url,
+                    "environment": environment,
+                    "vehicles": len(fleet),
+                    "seed": args.seed,
+                    "example": {"vehicle_id": example.vehicle_id, "user_id": example.user_id}
+                    if example
+                    else None,
+                }
+            )
+        else:
+            for name, value in environment.items():
+                out.line(f"export {name}={shlex.quote(value)}")
+            out.note(
+                f"The emulator serves {len(fleet)} vehicles (seed {args.seed}) on {base_url}. "
+                "Paste the lines above into a shell, then try:"
+            )
+            out.note("  smartcar-async connections")
+            if example is not None:
+                out.note(f"  smartcar-async signals {example.vehicle_id} --user-id {example.user_id}")
+            out.note("Ctrl-C stops it.")
+        task_status.started(base_url)
+        await anyio.sleep_forever()
+    return ExitCode.OK  # pragma: no cover - only cancellation leaves sleep_forever

@@ -1,0 +1,7 @@
+"""Integrations with services outside the SDK, each behind its own extra.
+
+- `smartcar_async.contrib.redis`: `RedisTokenStore`, one application token shared by
+  every process and host (``pip install 'smartcar-async[redis]'``).
+
+Nothing is imported here, so ``import smartcar_async.contrib`` never needs an extra.
+"""

@@ -1,0 +1,826 @@
+"""The state machine behind every way in: one request in, one response out.
+
+`EmulatorCore.handle` counts the request, applies fault rules, checks the bearer token
+and rate limits, dispatches to a handler, and stamps ``SC-Request-Id``. Handlers are
+plain synchronous methods (nothing in them waits), so the hot path awaits only when a
+fault or a long-running command asks it to.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import random
+from collections.abc import AsyncIterator, Callable, Mapping
+from typing import Any, TypeVar
+from urllib.parse import parse_qsl
+
+from .._clock import Clock
+from ._commands import (
+    COMMANDS,
+    CommandSpec,
+    Refusal,
+    check_awake,
+    check_capable,
+    check_permission,
+    parse_attributes,
+    schedule_effects,
+    schedule_supported,
+    validate_schedule,
+)
+from ._faults import Fault, FaultSet, RateLimiter
+from ._http import (
+    EmuRequest,
+    EmuResponse,
+    default_error,
+    dumps,
+    error_body,
+    error_response,
+    json_response,
+    oauth_error,
+)
+from ._render import (
+    PageError,
+    connection_resource,
+    paginate,
+    signal_resource_bytes,
+    signals_collection_bytes,
+    subscription_resource,
+    vehicle_resource,
+    webhook_resource,
+)
+from ._routes import ROUTES, TOKEN, Route, match
+from ._signal_values import describe
+from ._state import Connection, IdSource, SignalState, State, Subscription, TokenStore, Vehicle, iso
+from ._stats import CommandRecord, EmulatorStats
+
+__all__ = ["EmulatorCore"]
+
+T = TypeVar("T")
+
+_UNKNOWN = "UNKNOWN"
+_COMMANDS_BY_ROUTE: dict[str, CommandSpec] = {
+    f"POST /vehicles/{{id}}/commands/{c.group}/{c.action}": c for c in COMMANDS
+}
+_MODES = ("live", "simulated")
+
+
+class ApiError(Exception):
+    """Raised by a handler to answer with a finished error response."""
+
+    def __init__(self, response: EmuResponse) -> None:
+        super().__init__(response.status)
+        self.response = response
+
+
+def _fail(status: int, type_: str, code: str | None, detail: str) -> ApiError:
+    return ApiError(error_response(status, type_, code, detail))
+
+
+class EmulatorCore:
+    """Owns the state and answers requests. `SmartcarEmulator` is its public face."""
+
+    def __init__(
+        self,
+        *,
+        state: State,
+        clock: Clock,
+        epoch: float,
+        seed: int,
+        client_id: str,
+        client_secret: str,
+        application_id: str,
+        token_lifetime: float,
+        single_signal_wrapped: bool,
+    ) -> None:
+        self.state = state
+        self.clock = clock
+        self._clock_start = clock.now()
+        self.epoch = epoch
+        self.client_id = client_id
+        self.client_secret = client_secret
+        self.application_id = application_id
+        self.token_lifetime = token_lifetime
+        self.single_signal_wrapped = single_signal_wrapped
+        self.ids = IdSource(random.Random(f"{seed}:ids"))
+        self._request_ids = IdSource(random.Random(f"{seed}:requests"))
+        self.tokens = TokenStore(self.ids)
+        self.stats = EmulatorStats()
+        self.faults = FaultSet(random.Random(f"{seed}:faults"))
+        self.rate_limiter: RateLimiter | None = None
+        self.long_running_delay = 0.0
+        self.command_log: list[CommandRecord] = []
+        self._handlers: dict[str, Callable[[EmuRequest, list[str], Route, str], EmuResponse]] = {
+            route.handler: getattr(self, f"_h_{route.handler}") for route in ROUTES
+        }
+
+    # -- time -----------------------------------------------------------------------
+
+    def wall(self) -> float:
+        """Unix time now: the epoch plus however far the emulator's clock has moved."""
+        return self.epoch + (self.clock.now() - self._clock_start)
+
+    def now_ms(self) -> int:
+        return int(self.wall() * 1000)
+
+    # -- the one entry point ----------------------------------------------------------
+
+    async def handle(self, request: EmuRequest) -> EmuResponse:
+        """Answer one request (every way in ends here)."""
+        found = match(request.method, request.path, request.host)
+        route, params = found if found is not None else (None, [])
+        name = route.name if route is not None else _UNKNOWN
+        stats = self.stats
+        stats.requests[name] += 1
+        request_id = self._request_ids.uuid()
+        vehicle_id = (
+            params[route.vehicle_param]
+            if route is not None and route.vehicle_param is not None
+            else None
+        )
+        faults = self.faults.select(name, vehicle_id) if self.faults else None
+        response: EmuResponse | None = None
+        if faults:
+            response = await self._apply_faults(faults, False, route, None)
+        if response is None:
+            response = self._dispatch(request, route, params, request_id)
+            if faults:
+                response = await self._apply_faults(faults, True, route, response)
+                assert response is not None
+        response.headers.append(("sc-request-id", request_id))
+        status = 0 if response.drop else response.status
+        stats.statuses[status] += 1
+        stats.route_statuses[(name, status)] += 1
+        return response
+
+    def _dispatch(
+        self, request: EmuRequest, route: Route | None, params: list[str], request_id: str
+    ) -> EmuResponse:
+        try:
+            if route is None or route.api != TOKEN:
+                self._authenticate(request)
+            if route is None:
+                raise _fail(
+                    404,
+                    "RESOURCE_NOT_FOUND",
+                    "INVALID_PATH",
+                    f"{request.method} {request.path} is not a path of this API.",
+                )
+            if route.api != TOKEN and self.rate_limiter is not None:
+                self._rate_limit(route, params)
+            return self._handlers[route.handler](request, params, route, request_id)
+        except ApiError as error:
+            return error.response
+        except Refusal as refusal:
+            return error_response(
+                refusal.status,
+                refusal.type,
+                refusal.code,
+                refusal.detail,
+                retry_after=refusal.retry_after,
+            )
+
+    # -- faults -----------------------------------------------------------------------
+
+    async def _apply_faults(
+        self,
+        faults: list[Fault],
+        after: bool,
+        route: Route | None,
+        handled: EmuResponse | None,
+    ) -> EmuResponse | None:
+        """Apply this phase's faults; return the replacement answer, if one was chosen."""
+        counted = self.stats.faults
+        for fault in faults:
+            if fault.after_processing is not after:
+                continue
+            kind = fault.kind
+            if kind == "latency":
+                counted["latency"] += 1
+                await self.clock.sleep(fault.seconds)
+            elif kind == "revoke_tokens":
+                counted["revoke_tokens"] += 1
+                self.tokens.revoke_all()
+        for fault in faults:
+            if fault.after_processing is not after or fault.kind in ("latency", "revoke_tokens"):
+                continue
+            counted[fault.kind] += 1
+            return self._fault_response(fault, route, handled)
+        return handled
+
+    def _fault_response(
+        self, fault: Fault, route: Route | None, handled: EmuResponse | None
+    ) -> EmuResponse:
+        if fault.kind == "drop":
+            return EmuResponse(0, drop=True)
+        if fault.kind == "malformed_json":
+            body = handled.body if handled is not None and handled.body else b'{"data":[{"id":"'
+            status = handled.status if handled is not None else 200
+            return EmuResponse(status, body[: max(1, len(body) // 2)])
+        retry_after = None if fault.retry_after is None else max(0, round(fault.retry_after))
+        if fault.body is not None:
+            response = EmuResponse(
+                fault.status_code, fault.body, [("content-type", fault.content_type)]
+            )
+        elif route is not None and route.api == TOKEN:
+            error = "temporarily_unavailable" if fault.status_code in (429, 503) else "server_error"
+            response = oauth_error(fault.status_code, error, "Injected fault.")
+        else:
+            type_, code = default_error(fault.status_code)
+            if fault.kind == "rate_limit":
+                type_ = "RATE_LIMIT"
+            response = EmuResponse(
+                fault.status_code,
+                dumps(
+                    error_body(
+                        fault.status_code,
+                        fault.error_type or type_,
+                        fault.error_code or code,
+                        fault.detail or "Injected fault.",
+                    )
+                ),
+            )
+        if retry_after is not None:
+            response.headers.append(("retry-after", str(retry_after)))
+        return response
+
+    # -- checks -----------------------------------------------------------------------
+
+    def _authenticate(self, request: EmuRequest) -> None:
+        header = request.headers.get("authorization")
+        if not header or header[:7].lower() != "bearer ":
+            raise _fail(
+                401,
+                "AUTHENTICATION",
+                None,
+                "The Authorization header is missing or is not 'Bearer <token>'.",
+            )
+        problem = self.tokens.check(header[7:].strip(), self.clock.now())
+        if problem is not None:
+            detail = (
+                "The access token has expired. Request a new one."
+                if problem == "expired"
+                else "The access token is invalid or has been revoked."
+            )
+            raise _fail(401, "AUTHENTICATION", None, detail)
+
+    def _rate_limit(self, route: Route, params: list[str]) -> None:
+        assert self.rate_limiter is not None
+        vehicle_id = params[route.vehicle_param] if route.vehicle_param is not None else None
+        refused = self.rate_limiter.check(self.clock.now(), vehicle_id)
+        if refused is not None:
+            code, retry_after = refused
+            self.stats.faults["rate_limit"] += 1
+            detail = (
+                "The application has exceeded its request rate."
+                if code == "SMARTCAR_API"
+                else "Too many requests for this vehicle."
+            )
+            raise ApiError(error_response(429, "RATE_LIMIT", code, detail, retry_after=retry_after))
+
+    def _vehicle(self, vehicle_id: str) -> Vehicle:
+        """A vehicle connected to the application (any user)."""
+        vehicle = self.state.vehicles.get(vehicle_id)
+        if vehicle is None or not self.state.by_vehicle.get(vehicle_id):
+            raise _fail(
+                404, "RESOURCE_NOT_FOUND", "VEHICLE_NOT_FOUND", "No connected vehicle has this id."
+            )
+        return vehicle
+
+    def _user_vehicle(self, request: EmuRequest, vehicle_id: str) -> tuple[Vehicle, Connection]:
+        """The vehicle and the connection ``sc-user-id`` has to it."""
+        user_id = request.headers.get("sc-user-id")
+        if not user_id:
+            raise _fail(400, "VALIDATION", "PARAMETER", "The sc-user-id header is required.")
+        state = self.state
+        connection_id = state.pair_index.get((vehicle_id, user_id))
+        if connection_id is None:
+            raise _fail(
+                404,
+                "RESOURCE_NOT_FOUND",
+                "VEHICLE_NOT_FOUND",
+                "No vehicle with this id is connected to this user.",
+            )
+        return state.vehicles[vehicle_id], state.connections[connection_id]
+
+    @staticmethod
+    def _query(request: EmuRequest) -> dict[str, str]:
+        return dict(parse_qsl(request.query, keep_blank_values=True))
+
+    @staticmethod
+    def _json_body(request: EmuRequest) -> Any:
+        if not request.body:
+            return None
+        try:
+            return json.loads(request.body)
+        except ValueError:
+            raise _fail(
+                400, "VALIDATION", "INVALID_INPUT_FORMAT", "The body is not valid JSON."
+            ) from None
+
+    def _collection(
+        self,
+        items: list[T],
+        query: Mapping[str, str],
+        path: str,
+        default_size: int,
+        render: Callable[[T], dict[str, Any]],
+    ) -> dict[str, Any]:
+        """One page of ``items`` as a JSON:API collection (``data``, ``meta``, ``links``)."""
+        try:
+            page, meta, links = paginate(items, query, path, default_size=default_size)
+        except PageError as error:
+            raise _fail(400, "VALIDATION", "PARAMETER", str(error)) from None
+        return {"data": [render(item) for item in page], "meta": meta, "links": links}
+
+    # -- token endpoint ---------------------------------------------------------------
+
+    def _h_token(
+        self, request: EmuRequest, params: list[str], route: Route, rid: str
+    ) -> EmuResponse:
+        self.stats.token_requests += 1
+        content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        fields: dict[str, Any] = {}
+        if request.body:
+            if content_type == "application/json":
+                try:
+                    parsed = json.loads(request.body)
+                except ValueError:
+                    return oauth_error(400, "invalid_request", "The JSON body is malformed.")
+                if not isinstance(parsed, dict):
+                    return oauth_error(400, "invalid_request", "The JSON body must be an object.")
+                fields = parsed
+            else:
+                fields = dict(parse_qsl(request.body.decode("latin-1"), keep_blank_values=True))
+        basic = self._basic_credentials(request)
+        if basic == ("", ""):
+            return oauth_error(400, "invalid_request", "Malformed Basic authorization header.")
+        if basic is not None and ("client_id" in fields or "client_secret" in fields):
+            # RFC 6749 §2.3: one authentication method per request.
+            return oauth_error(
+                400, "invalid_request", "Send client credentials in the body or as Basic, not both."
+            )
+        if fields.get("grant_type") != "client_credentials":
+            return oauth_error(400, "invalid_request", "grant_type must be client_credentials.")
+        client_id, client_secret = basic or (fields.get("client_id"), fields.get("client_secret"))
+        if not client_id or not client_secret:
+            return oauth_error(400, "invalid_request", "client_id and client_secret are required.")
+        if client_id != self.client_id or client_secret != self.client_secret:
+            return oauth_error(401, "invalid_client", "Client authentication failed.")
+        token = self.tokens.issue(self.clock.now(), self.token_lifetime)
+        self.stats.tokens_issued += 1
+        return json_response(
+            200,
+            {
+                "access_token": token,
+                "token_type": "Bearer",
+                "expires_in": int(self.token_lifetime),
+            },
+        )
+
+    @staticmethod
+    def _basic_credentials(request: EmuRequest) -> tuple[str, str] | None:
+        header = request.headers.get("authorization")
+        if not header or header[:6].lower() != "basic ":
+            return None
+        try:
+            decoded = base64.b64decode(header[6:].strip(), validate=True).decode()
+        except (binascii.Error, UnicodeDecodeError):
+            return ("", "")
+        client_id, sep, secret = decoded.partition(":")
+        return (client_id, secret) if sep else ("", "")
+
+    # -- connections and users ----------------------------------------------------------
+
+    def _h_list_connections(
+        self, request: EmuRequest, params: list[str], route: Route, rid: str
+    ) -> EmuResponse:
+        query = self._query(request)
+        state = self.state
+        mode = query.get("filter[vehicle.mode]") or "live"
+        if mode not in _MODES:
+            raise _fail(
+                400, "VALIDATION", "PARAMETER", "filter[vehicle.mode] is live or simulated."
+            )
+        user_id = query.get("filter[userId]")
+        vehicle_id = query.get("filter[vehicleId]")
+        external_id = query.get("filter[user.externalId]")
+        if user_id is not None:
+            candidates: Any = state.by_user.get(user_id, ())
+        elif vehicle_id is not None:
+            candidates = state.by_vehicle.get(vehicle_id, ())
+        else:
+            candidates = state.connections
+        vehicles = state.vehicles
+        selected = []
+        for connection_id in candidates:
+            connection = state.connections[connection_id]
+            if vehicles[connection.vehicle_id].mode != mode:
+                continue
+            if vehicle_id is not None and connection.vehicle_id != vehicle_id:
+                continue
+            if (
+                external_id is not None
+                and state.users[connection.user_id].external_id != external_id
+            ):
+                continue
+            selected.append(connection)
+        body = self._collection(
+            selected,
+            query,
+            "/connections",
+            10,
+            lambda c: connection_resource(c, vehicles[c.vehicle_id]),
+        )
+        body["meta"].update(orderBy="createdAt", orderDirection="asc")
+        return json_response(200, body)
+
+    def _connection(self, connection_id: str) -> Connection:
+        connection = self.state.connections.get(connection_id)
+        if connection is None:
+            raise _fail(404, "RESOURCE_NOT_FOUND", None, "No connection has this id.")
+        return connection
+
+    def _h_get_connection(
+        self, request: EmuRequest, params: list[str], route: Route, rid: str
+    ) -> EmuResponse:
+        connection = self._connection(params[0])
+        vehicle = self.state.vehicles[connection.vehicle_id]
+        return json_response(200, {"data": connection_resource(connection, vehicle)})
+
+    def _h_delete_connection(
+        self, request: EmuRequest, params: list[str], route: Route, rid: str
+    ) -> EmuResponse:
+        self.state.remove_connection(self._connection(params[0]).id)
+        return EmuResponse(204, b"", [])
+
+    def _h_delete_user(
+        self, request: EmuRequest, params: list[str], route: Route, rid: str
+    ) -> EmuResponse:
+        if params[0] not in self.state.users:
+            raise _fail(404, "RESOURCE_NOT_FOUND", None, "No user has this id.")
+        self.state.remove_user(params[0])
+        return EmuResponse(204, b"", [])
+
+    # -- vehicles and signals -----------------------------------------------------------
+
+    def _h_get_vehicle(
+        self, request: EmuRequest, params: list[str], route: Route, rid: str
+    ) -> EmuResponse:
+        # No sc-user-id here: the spec does not list it for this endpoint (reference §4.2).
+        vehicle = self._vehicle(params[0])
+        if vehicle.vehicle_json is None:  # a vehicle's attributes never change
+            vehicle.vehicle_json = dumps({"data": vehicle_resource(vehicle)})
+        return EmuResponse(200, vehicle.vehicle_json)
+
+    def _h_list_signals(
+        self, request: EmuRequest, params: list[str], route: Route, rid: str
+    ) -> EmuResponse:
+        vehicle, _ = self._user_vehicle(request, params[0])
+        body = signals_collection_bytes(vehicle, self.state.signals(vehicle), describe)
+        return EmuResponse(200, body)
+
+    def _h_get_signal(
+        self, request: EmuRequest, params: list[str], route: Route, rid: str
+    ) -> EmuResponse:
+        vehicle, _ = self._user_vehicle(request, params[0])
+        code = params[1]
+        signal = self.state.signals(vehicle).get(code)
+        if signal is None:
+            raise _fail(
+                404,
+                "RESOURCE_NOT_FOUND",
+                "SIGNAL_NOT_FOUND",
+                f"This vehicle has no signal {code!r}.",
+            )
+        body = signal_resource_bytes(vehicle, code, signal, describe)
+        if self.single_signal_wrapped:
+            body = b'{"data":' + body + b"}"
+        return EmuResponse(200, body)
+
+    def put_bodies(self, vehicle: Vehicle, bodies: Mapping[str, dict[str, Any]]) -> None:
+        """Store new signal bodies as read from the vehicle just now."""
+        now = self.now_ms()
+        for code, body in bodies.items():
+            self.state.put_signal(vehicle, code, SignalState(body, now, now))
+
+    # -- commands -----------------------------------------------------------------------
+
+    def _h_command(
+        self, request: EmuRequest, params: list[str], route: Route, request_id: str
+    ) -> EmuResponse:
+        spec = _COMMANDS_BY_ROUTE[route.name]
+        vehicle, connection = self._user_vehicle(request, params[0])
+        parameters = spec.parameters(self._json_body(request) if spec.has_body else None)
+        check_capable(vehicle, spec.command_type, spec.electric_only)
+        check_permission(connection.permissions, spec.permission)
+        check_awake(vehicle)
+        signals = self.state.signals(vehicle)
+        self.put_bodies(vehicle, spec.effects(vehicle, signals, parameters))
+        execution_id = self._record(vehicle, connection, spec.command_type, parameters, request_id)
+        delay = (
+            vehicle.long_running_delay
+            if vehicle.long_running_delay is not None
+            else self.long_running_delay
+        )
+        return self._execution_response(
+            execution_id,
+            "command-execution",
+            {"commandType": spec.command_type},
+            parameters,
+            delay,
+        )
+
+    def _record(
+        self,
+        vehicle: Vehicle,
+        connection: Connection,
+        command_type: str,
+        parameters: dict[str, Any],
+        request_id: str,
+    ) -> str:
+        execution_id = self.ids.hex("exec_", 8)
+        stats = self.stats
+        stats.command_executions[vehicle.id] += 1
+        stats.commands[(vehicle.id, command_type)] += 1
+        self.command_log.append(
+            CommandRecord(
+                execution_id,
+                vehicle.id,
+                connection.user_id,
+                command_type,
+                parameters,
+                request_id,
+                self.clock.now(),
+            )
+        )
+        return execution_id
+
+    def _execution_response(
+        self,
+        execution_id: str,
+        type_: str,
+        attributes: dict[str, Any],
+        parameters: dict[str, Any],
+        delay: float,
+        links: dict[str, str] | None = None,
+    ) -> EmuResponse:
+        """200 with the execution, or 202 whose body arrives ``delay`` seconds later."""
+        started = self.wall()
+        duration = delay if delay > 0 else 2.0
+        resource: dict[str, Any] = {
+            "id": execution_id,
+            "type": type_,
+            "attributes": {
+                **attributes,
+                "status": {"value": "SUCCESS"},
+                "executionMode": "async" if delay > 0 else "sync",
+                "parameters": parameters,
+            },
+            "meta": {
+                "executedAt": iso(started),
+                "completedAt": iso(started + duration),
+                "durationInSeconds": round(duration),
+            },
+        }
+        if links:
+            resource["links"] = links
+        body = dumps({"data": resource})
+        if delay <= 0:
+            return EmuResponse(200, body)
+        clock = self.clock
+
+        async def final_body() -> AsyncIterator[bytes]:
+            # The vehicle acted when the request was accepted; the API holds the
+            # connection open and streams the result when the vehicle reports back.
+            await clock.sleep(delay)
+            yield body
+
+        return EmuResponse(202, headers=[("content-type", "application/json")], stream=final_body)
+
+    def _h_create_schedule(
+        self, request: EmuRequest, params: list[str], route: Route, request_id: str
+    ) -> EmuResponse:
+        kind = route.pattern[-1]
+        assert kind is not None
+        vehicle, connection = self._user_vehicle(request, params[0])
+        parameters = validate_schedule(kind, self._json_body(request))
+        command_type = f"charge-schedule-{kind}"
+        if not schedule_supported(vehicle, kind) or command_type in vehicle.unsupported:
+            raise Refusal(
+                501,
+                "COMPATIBILITY",
+                "VEHICLE_NOT_CAPABLE",
+                f"This {vehicle.make} {vehicle.model} does not take {kind} charge schedules.",
+            )
+        check_permission(connection.permissions, "control_charge")
+        check_awake(vehicle)
+        schedule_id = self.ids.uuid()
+        vehicle.schedules[schedule_id] = {"kind": kind, "parameters": parameters}
+        self.put_bodies(
+            vehicle, schedule_effects(self.state.signals(vehicle), schedule_id, kind, parameters)
+        )
+        execution_id = self._record(vehicle, connection, command_type, parameters, request_id)
+        return self._execution_response(
+            execution_id,
+            "charge-schedule-execution",
+            {"action": "create", "scheduleType": kind.upper(), "scheduleId": schedule_id},
+            parameters,
+            0.0,
+            {"schedule": f"/vehicles/{vehicle.id}/charge-schedules/{schedule_id}"},
+        )
+
+    def _h_delete_schedule(
+        self, request: EmuRequest, params: list[str], route: Route, request_id: str
+    ) -> EmuResponse:
+        vehicle, connection = self._user_vehicle(request, params[0])
+        check_permission(connection.permissions, "control_charge")
+        schedule = vehicle.schedules.get(params[1])
+        if schedule is None:
+            raise _fail(404, "RESOURCE_NOT_FOUND", None, "This vehicle has no such schedule.")
+        check_awake(vehicle)
+        del vehicle.schedules[params[1]]
+        self.put_bodies(
+            vehicle, schedule_effects(self.state.signals(vehicle), params[1], None, None)
+        )
+        execution_id = self._record(
+            vehicle, connection, "charge-schedule-delete", {"scheduleId": params[1]}, request_id
+        )
+        return self._execution_response(
+            execution_id,
+            "charge-schedule-execution",
+            {
+                "action": "delete",
+                "scheduleType": str(schedule["kind"]).upper(),
+                "scheduleId": params[1],
+            },
+            {},
+            0.0,
+        )
+
+    # -- management: webhooks and subscriptions -----------------------------------------
+
+    def _h_list_webhooks(
+        self, request: EmuRequest, params: list[str], route: Route, rid: str
+    ) -> EmuResponse:
+        query = self._query(request)
+        name = query.get("filter[name]", "").lower()
+        uri = query.get("filter[callbackUri]", "").lower()
+        enabled = _bool_filter(query, "filter[isEnabled]")
+        auto = _bool_filter(query, "filter[autoSubscribe]")
+        selected = [
+            w
+            for w in self.state.webhooks.values()
+            if name in w.name.lower()
+            and uri in w.callback_uri.lower()
+            and (enabled is None or w.is_enabled is enabled)
+            and (auto is None or w.auto_subscribe is auto)
+        ]
+        return json_response(
+            200,
+            self._collection(
+                selected, query, "/webhooks", 50, lambda w: webhook_resource(w, describe)
+            ),
+        )
+
+    def _h_get_webhook(
+        self, request: EmuRequest, params: list[str], route: Route, rid: str
+    ) -> EmuResponse:
+        webhook = self.state.webhooks.get(params[0])
+        if webhook is None:
+            raise _fail(404, "RESOURCE_NOT_FOUND", None, "No webhook has this id.")
+        return json_response(200, {"data": webhook_resource(webhook, describe)})
+
+    def _h_list_subscriptions(
+        self, request: EmuRequest, params: list[str], route: Route, rid: str
+    ) -> EmuResponse:
+        query = self._query(request)
+        mode = query.get("filter[vehicle.mode]")
+        if mode is not None and mode not in _MODES:
+            raise _fail(
+                400, "VALIDATION", "PARAMETER", "filter[vehicle.mode] is live or simulated."
+            )
+        wanted = {
+            "user_id": query.get("filter[userId]"),
+            "webhook_id": query.get("filter[webhookId]"),
+            "vehicle_id": query.get("filter[vehicleId]"),
+        }
+        vehicles = self.state.vehicles
+        selected = [
+            s
+            for s in self.state.subscriptions.values()
+            if all(v is None or getattr(s, k) == v for k, v in wanted.items())
+            and (mode is None or vehicles[s.vehicle_id].mode == mode)
+        ]
+        return json_response(
+            200,
+            self._collection(
+                selected,
+                query,
+                "/subscriptions",
+                25,
+                lambda s: subscription_resource(s, vehicles[s.vehicle_id]),
+            ),
+        )
+
+    def _subscription(self, subscription_id: str) -> Subscription:
+        subscription = self.state.subscriptions.get(subscription_id)
+        if subscription is None:
+            raise _fail(404, "RESOURCE_NOT_FOUND", None, "No subscription has this id.")
+        return subscription
+
+    def _h_get_subscription(
+        self, request: EmuRequest, params: list[str], route: Route, rid: str
+    ) -> EmuResponse:
+        subscription = self._subscription(params[0])
+        vehicle = self.state.vehicles[subscription.vehicle_id]
+        return json_response(200, {"data": subscription_resource(subscription, vehicle)})
+
+    def _h_create_subscription(
+        self, request: EmuRequest, params: list[str], route: Route, rid: str
+    ) -> EmuResponse:
+        attributes = parse_attributes(self._json_body(request))
+        values = {}
+        for key in ("webhookId", "vehicleId", "userId"):
+            value = attributes.get(key)
+            if not isinstance(value, str) or not value:
+                raise _fail(400, "VALIDATION", "PARAMETER", f"attributes.{key} is required.")
+            values[key] = value
+        webhook_id, vehicle_id, user_id = values["webhookId"], values["vehicleId"], values["userId"]
+        if webhook_id not in self.state.webhooks:
+            raise _fail(404, "RESOURCE_NOT_FOUND", None, "No webhook has this id.")
+        if (vehicle_id, user_id) not in self.state.pair_index:
+            raise _fail(
+                404,
+                "RESOURCE_NOT_FOUND",
+                "VEHICLE_NOT_FOUND",
+                "No vehicle with this id is connected to this user.",
+            )
+        if (webhook_id, vehicle_id) in self.state.subscription_index:
+            raise _fail(
+                409, "CONFLICT", "ALREADY_SUBSCRIBED", "The vehicle is subscribed to this webhook."
+            )
+        self.subscribe(webhook_id, vehicle_id, user_id)
+        return json_response(202, {"meta": {"message": "subscription creation in progress"}})
+
+    def subscribe(self, webhook_id: str, vehicle_id: str, user_id: str) -> Subscription:
+        subscription = Subscription(self.ids.uuid(), webhook_id, vehicle_id, user_id, self.wall())
+        self.state.add_subscription(subscription)
+        return subscription
+
+    def _h_delete_subscription(
+        self, request: EmuRequest, params: list[str], route: Route, rid: str
+    ) -> EmuResponse:
+        self.state.remove_subscription(self._subscription(params[0]).id)
+        return EmuResponse(204, b"", [])
+
+    # -- management: applications (shapes undocumented; reference §5 [2nd]) -------------
+
+    def _application(self) -> dict[str, Any]:
+        return {
+            "id": self.application_id,
+            "type": "application",
+            "attributes": {"name": "Smartcar emulator", "clientId": self.client_id},
+            "meta": {"createdAt": iso(self.epoch - 400 * 86400)},
+            "links": {"self": f"/applications/{self.application_id}"},
+        }
+
+    def _h_list_applications(
+        self, request: EmuRequest, params: list[str], route: Route, rid: str
+    ) -> EmuResponse:
+        application = self._application()
+        return json_response(
+            200,
+            self._collection([application], self._query(request), "/applications", 25, lambda a: a),
+        )
+
+    def _h_get_application(
+        self, request: EmuRequest, params: list[str], route: Route, rid: str
+    ) -> EmuResponse:
+        if params[0] != self.application_id:
+            raise _fail(404, "RESOURCE_NOT_FOUND", None, "No application has this id.")
+        return json_response(200, {"data": self._application()})
+
+    def _h_list_secrets(
+        self, request: EmuRequest, params: list[str], route: Route, rid: str
+    ) -> EmuResponse:
+        if params[0] != self.application_id:
+            raise _fail(404, "RESOURCE_NOT_FOUND", None, "No application has this id.")
+        secret = {
+            "id": f"secret_{self.client_secret[-8:]}",
+            "type": "secret",
+            # Like a dashboard, show only the end of the secret.
+            "attributes": {"hint": f"...{self.client_secret[-4:]}", "clientId": self.client_id},
+            "meta": {"createdAt": iso(self.epoch - 400 * 86400)},
+        }
+        return json_response(200, {"data": [secret]})
+
+
+def _bool_filter(query: Mapping[str, str], key: str) -> bool | None:
+    raw = query.get(key)
+    if raw is None:
+        return None
+    if raw.lower() in ("true", "false"):
+        return raw.lower() == "true"
+    raise _fail(400, "VALIDATION", "PARAMETER", f"{key} must be true or false.")
