@@ -1,6 +1,6 @@
 """smartcar-async: the asyncio- and trio-native SDK for Smartcar's vehicle API v3.
 
-Example:
+Examples:
     >>> import smartcar_async as sc
     >>> async with sc.SmartcarClient() as client:
     ...     signals = await client.vehicles.signals(vehicle_id, user_id=user_id)
@@ -40,6 +40,22 @@ from ._pipeline import CallState, Middleware, Next
 from ._raw import RawResponse
 from ._retry import RetryPolicy
 from ._version import __version__
+from .resources import (
+    ChargeWindow,
+    CommandExecution,
+    CommandName,
+    Connection,
+    ScheduleKind,
+    SignalRef,
+    Subscription,
+    SubscriptionRequest,
+    Vehicle,
+    VehicleHandle,
+    VehicleInfo,
+    VehicleTarget,
+    Webhook,
+)
+from .signals import Signal, Signals
 
 __all__ = [
     "APIConnectionError",
@@ -51,12 +67,16 @@ __all__ = [
     "AuthenticationError",
     "BillingError",
     "CallState",
+    "ChargeWindow",
     "ClientCredentials",
     "Clock",
+    "CommandExecution",
     "CommandFailedError",
+    "CommandName",
     "CompatibilityError",
     "ConfigurationError",
     "ConnectedServicesAccountError",
+    "Connection",
     "ErrorDetail",
     "FanOut",
     "FanOutProgress",
@@ -70,28 +90,41 @@ __all__ = [
     "RateLimitError",
     "RawResponse",
     "RetryPolicy",
+    "ScheduleKind",
     "ServerError",
+    "Signal",
+    "SignalRef",
+    "Signals",
     "SmartcarClient",
     "SmartcarError",
+    "Subscription",
+    "SubscriptionRequest",
     "SystemClock",
     "TokenError",
     "TokenManager",
     "TokenStore",
     "UpstreamError",
     "ValidationError",
+    "Vehicle",
+    "VehicleHandle",
+    "VehicleInfo",
     "VehicleStateError",
+    "VehicleTarget",
     "VirtualClock",
+    "Webhook",
     "WebhookPayloadError",
     "WebhookVerificationError",
-    "__version__",
     "signals",
     "webhooks",
+    "__version__",
 ]
 
 # Public names read as smartcar_async.X in reprs and tracebacks, not as the private
 # module that happens to define them.
 for _name in __all__:
     _obj = globals()[_name]
-    if isinstance(_obj, type) and _obj.__module__.startswith("smartcar_async._"):
+    if isinstance(_obj, type) and _obj.__module__.startswith(
+        ("smartcar_async._", "smartcar_async.resources.")
+    ):
         _obj.__module__ = __name__
 del _name, _obj

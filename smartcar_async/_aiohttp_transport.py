@@ -177,7 +177,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         cert: A client certificate: a file, ``(certfile, keyfile)`` or
             ``(certfile, keyfile, password)``.
 
-    Example:
+    Examples:
         >>> import httpx
         >>> from smartcar_async._aiohttp_transport import AiohttpTransport
         >>> async def main() -> None:

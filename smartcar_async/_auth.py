@@ -46,7 +46,7 @@ _DEFAULT_TOKEN_TIMEOUT = httpx.Timeout(10.0)
 class ClientCredentials:
     """A v3 API credential pair. The secret never appears in ``repr`` or ``str``.
 
-    Example:
+    Examples:
         >>> ClientCredentials("client_abc", "s3cr3t")
         ClientCredentials(client_id='client_abc', client_secret=<hidden>)
     """
@@ -159,7 +159,7 @@ class TokenManager:
             show); ``"basic"`` sends them in an HTTP Basic header.
         timeout: the token request's own timeout.
 
-    Example:
+    Examples:
         >>> manager = TokenManager(credentials, token_url=url, http_client=http)
         >>> token = await manager.get()
     """

@@ -109,7 +109,7 @@ class SmartcarClient:
         token_auth: ``"post"`` (credentials in the form body, the documented way) or
             ``"basic"``.
 
-    Example:
+    Examples:
         >>> async with SmartcarClient() as client:
         ...     signals = await client.vehicles.signals(vehicle_id, user_id=user_id)
         ...     print(signals.value("tractionbattery-stateofcharge"))
@@ -242,7 +242,7 @@ class SmartcarClient:
 
         Closing the derived client does nothing; close the original.
 
-        Example:
+        Examples:
             >>> patient = client.with_options(retry=RetryPolicy(max_retries=6))
             >>> await patient.vehicles.signals(vehicle_id, user_id=user_id)
         """
@@ -304,7 +304,7 @@ class SmartcarClient:
         throttle pauses every worker after an app-wide 429. See `smartcar_async.FanOut`
         for every argument and the fleet guide for examples.
 
-        Example:
+        Examples:
             >>> async with client.fan_out(vehicle_ids, read, concurrency=200) as outcomes:
             ...     async for outcome in outcomes:
             ...         print(outcome.target, outcome.ok)
@@ -333,7 +333,7 @@ class SmartcarClient:
             ValueError: ``vehicle_id`` is not a single path segment, or ``user_id`` is
                 missing or empty.
 
-        Example:
+        Examples:
             >>> car = client.vehicle(vehicle_id, user_id=user_id)
             >>> await car.lock()
             >>> signals = await car.signals()
@@ -434,12 +434,13 @@ class SmartcarClient:
             APIStatusError: a non-2xx answer (its subclass by error type).
             APIConnectionError: no answer.
 
-        Example:
+        Examples:
             >>> response, _ = await client.request("GET", "vehicle", "/vehicles/abc")
         """
         self._check_loop()
         headers = self._headers
         if user_id is not None:
+            _check_user_id(user_id)
             headers = {**headers, "sc-user-id": user_id}
         if timeout is None:
             timeout = self._command_timeout if command else self._timeout
@@ -487,6 +488,19 @@ class SmartcarClient:
             raw = RawResponse(response, lambda: parse(response), retries=state.retries)
             return cast(T, raw)
         return parse(response)
+
+
+def _check_user_id(user_id: str) -> None:
+    # A header value with a line break or control character would be refused by the
+    # HTTP layer as a transport error; say what is wrong, before anything is sent.
+    if (
+        not isinstance(user_id, str)
+        or not user_id.strip()
+        or any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in user_id)
+    ):
+        raise ValueError(
+            f"user_id must be a non-empty id without control characters, got {user_id!r}"
+        )
 
 
 def _default_transport(limits: httpx.Limits) -> httpx.AsyncBaseTransport:

@@ -45,7 +45,7 @@ class VirtualClock:
     Sleepers wait until `advance` carries the time past their deadline; `sleepers`
     counts how many are waiting, so a test can wait for them instead of for time.
 
-    Example:
+    Examples:
         >>> clock = VirtualClock()
         >>> async with anyio.create_task_group() as tg:
         ...     tg.start_soon(clock.sleep, 5)

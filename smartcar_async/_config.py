@@ -82,7 +82,7 @@ def check_base_url(url: str, *, name: str) -> str:
     Plain ``http://`` is allowed only to loopback (an emulator on this machine): the
     token request carries the client secret, and every call carries a bearer token.
 
-    Example:
+    Examples:
         >>> check_base_url("http://127.0.0.1:8080/v3/", name="vehicle_api_url")
         'http://127.0.0.1:8080/v3'
     """

@@ -73,7 +73,7 @@ _MAX_MESSAGE_TEXT = 300
 class SmartcarError(Exception):
     """Base of every error the SDK raises on purpose.
 
-    Example:
+    Examples:
         >>> try:
         ...     await client.vehicles.signals(vehicle_id, user_id=user_id)
         ... except smartcar_async.SmartcarError as exc:
@@ -160,7 +160,7 @@ class APIStatusError(SmartcarError):
         errors: every error entry of the body (the first one fills the fields above).
         response: the `httpx.Response` (its body already read).
 
-    Example:
+    Examples:
         >>> try:
         ...     await client.commands.lock(vehicle_id, user_id=user_id)
         ... except smartcar_async.VehicleStateError as exc:
@@ -448,7 +448,7 @@ def parse_retry_after(value: str | None, *, now: float | None = None) -> float |
 
     Negative, non-numeric or unparseable values give None; a date in the past gives 0.
 
-    Example:
+    Examples:
         >>> parse_retry_after("2")
         2.0
     """
@@ -489,7 +489,7 @@ def _message(status_code: int, details: Sequence[ErrorDetail], request_id: str |
 def error_from_response(response: httpx.Response) -> APIStatusError:
     """Build the typed error for a non-2xx response whose body has been read.
 
-    Example:
+    Examples:
         >>> error = error_from_response(response)
         >>> raise error
     """

@@ -75,7 +75,7 @@ class Outcome(Generic[TargetT, ResultT]):
         attempts: how many times ``fn`` ran for this target (more than one after
             per-vehicle rate limits).
 
-    Example:
+    Examples:
         >>> async for outcome in outcomes:
         ...     if outcome.ok:
         ...         print(outcome.target, outcome.value)
@@ -103,7 +103,7 @@ class Outcome(Generic[TargetT, ResultT]):
     def unwrap(self) -> ResultT:
         """The value, or raise the error.
 
-        Example:
+        Examples:
             >>> signals = outcome.unwrap()   # raises e.g. VehicleStateError
         """
         if self.error is not None:
@@ -125,7 +125,7 @@ class FanOutProgress:
         rate_limit_retries: calls of ``fn`` repeated after a per-vehicle 429.
         elapsed: seconds on the fan-out's clock since the run started (frozen when it ends).
 
-    Example:
+    Examples:
         >>> def show(progress: FanOutProgress) -> None:
         ...     bar.update(completed=progress.finished, failed=progress.failed)
         >>> async with client.fan_out(ids, read, on_progress=show) as outcomes: ...
@@ -194,7 +194,7 @@ class FanOut(Generic[TargetT, ResultT]):
     Raises:
         ValueError: an argument is out of range.
 
-    Example:
+    Examples:
         >>> async def read(vehicle_id: str) -> Signals:
         ...     return await client.vehicles.signals(vehicle_id, user_id=user_id)
         >>> async with client.fan_out(vehicle_ids, read, concurrency=200) as outcomes:
@@ -274,7 +274,7 @@ class FanOut(Generic[TargetT, ResultT]):
     def summary(self) -> FanOutProgress:
         """The counters now (during the run) or at its end (after it).
 
-        Example:
+        Examples:
             >>> async with client.fan_out(ids, read) as outcomes:
             ...     async for outcome in outcomes: ...
             >>> print(fan.summary())

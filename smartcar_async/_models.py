@@ -7,8 +7,8 @@ aware datetimes. A model that needs more than a rename (a JSON:API resource whos
 live under ``attributes`` and ``relationships``) defines a ``_flatten`` classmethod that
 returns the flat mapping the converter then reads.
 
-Example:
-    >>> @model
+Examples:
+    >>> @attrs.frozen(kw_only=True)
     ... class Thing:
     ...     id: str
     ...     created_at: datetime | None = None
@@ -33,7 +33,6 @@ from ._errors import APIResponseError
 __all__ = [
     "RAW",
     "converter",
-    "model",
     "parse_timestamp",
     "related_id",
     "structure",
@@ -45,8 +44,6 @@ T = TypeVar("T")
 #: Field definition for the ``raw`` JSON a model keeps: excluded from repr, eq and hash.
 RAW: Any = attrs.field(factory=dict, repr=False, eq=False, hash=False)
 
-#: Decorator for model classes: frozen, slotted, keyword-only attrs classes.
-model = attrs.frozen(kw_only=True)
 
 _CAMEL_BOUNDARY = re.compile(r"_([a-z0-9])")
 
@@ -67,7 +64,7 @@ def parse_timestamp(value: object) -> _dt.datetime | None:
     Anything else (None, garbage, out of range) gives None rather than an error, so a
     malformed timestamp never makes a whole response unreadable.
 
-    Example:
+    Examples:
         >>> parse_timestamp(1752104218549).isoformat()
         '2025-07-09T23:36:58.549000+00:00'
     """
@@ -164,6 +161,15 @@ def _structure_str(value: Any, _: type) -> str:
     raise TypeError(f"expected text, got {type(value).__name__}")
 
 
+def _structure_bool(value: Any, _: type) -> bool:
+    # cattrs would call bool() on anything, turning the text "false" into True.
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.lower() in ("true", "false"):
+        return value.lower() == "true"
+    raise TypeError(f"expected a boolean, got {type(value).__name__}")
+
+
 def _structure_any_mapping(value: Any, _: type) -> Mapping[str, Any]:
     if isinstance(value, Mapping):
         return value
@@ -174,6 +180,7 @@ def _make_converter() -> cattrs.Converter:
     conv = cattrs.Converter(forbid_extra_keys=False, detailed_validation=False)
     conv.register_structure_hook(_dt.datetime, _structure_datetime)
     conv.register_structure_hook(str, _structure_str)
+    conv.register_structure_hook(bool, _structure_bool)
     conv.register_structure_hook_func(lambda t: t == Mapping[str, Any], _structure_any_mapping)
 
     def is_model(cls: Any) -> bool:
@@ -215,7 +222,7 @@ converter = _make_converter()
 def structure(data: object, cls: type[T]) -> T:
     """Build ``cls`` from decoded JSON; any mismatch becomes an `APIResponseError`.
 
-    Example:
+    Examples:
         >>> vehicle = structure(unwrap(response.json()), Vehicle)
     """
     try:

@@ -114,7 +114,7 @@ class AsyncPaginator(Generic[T]):
 
     Pages are fetched only when iteration reaches them.
 
-    Example:
+    Examples:
         >>> first = await client.connections.list()
         >>> first.total_count
         42

@@ -21,7 +21,7 @@ def path_segment(value: object, name: str) -> str:
         ValueError: ``value`` is not a non-empty string, or it contains ``/``, ``\\``,
             a control character, or is ``.`` / ``..``.
 
-    Example:
+    Examples:
         >>> path_segment("4f2c-a1", "vehicle_id")
         '4f2c-a1'
         >>> path_segment("../connections", "vehicle_id")

@@ -12,7 +12,7 @@ after this request has used up its retries.
 Middleware is the SDK's own rather than ``httpx.Auth``, which holds a pooled connection
 while it awaits and cannot share backoff, budgets or error mapping.
 
-Example:
+Examples:
     >>> async def timing(request: httpx.Request, call_next: Next) -> httpx.Response:
     ...     started = time.perf_counter()
     ...     response = await call_next(request)

@@ -24,7 +24,7 @@ class RawResponse(Generic[T]):
         elapsed: time from sending the last attempt to its response.
         retries: retries the SDK took for this call.
 
-    Example:
+    Examples:
         >>> raw = await client.vehicles.with_raw_response.signals(vid, user_id=uid)
         >>> raw.request_id, raw.retries
         ('5f3c...', 0)

@@ -72,7 +72,7 @@ class RetryPolicy:
             for: the `RateLimitError` is raised with ``retry_after`` set.
         retry_statuses: statuses retried for reads (commands retry only 429).
 
-    Example:
+    Examples:
         >>> client = SmartcarClient(retry=RetryPolicy(max_retries=5, retry_after_cap=10))
         >>> patient = client.with_options(retry=RetryPolicy(max_retries=8))
     """

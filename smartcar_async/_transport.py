@@ -211,7 +211,7 @@ class ShardedTransport(httpx.AsyncBaseTransport):
         shard_factory: Builds one shard from its limits; defaults to
             ``httpx.AsyncHTTPTransport`` with the settings above and ``retries=0``.
 
-    Example:
+    Examples:
         >>> import httpx
         >>> from smartcar_async._transport import ShardedTransport
         >>> async def main() -> None:
@@ -387,7 +387,7 @@ def default_transport(
 ) -> httpx.AsyncBaseTransport:
     """Return the transport `SmartcarClient` uses when it builds its own httpx client.
 
-    Example:
+    Examples:
         >>> import httpx
         >>> from smartcar_async._transport import default_transport
         >>> client = httpx.AsyncClient(transport=default_transport(httpx.Limits()))

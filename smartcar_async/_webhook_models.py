@@ -81,7 +81,7 @@ class EventMeta:
         signal_count: how many signals a VEHICLE_STATE carries, as Smartcar counted them.
         mode: ``"LIVE"`` or ``"TEST"`` (kept as sent; None when absent).
 
-    Example:
+    Examples:
         >>> event.meta.delivered_at.isoformat()
         '2025-09-12T08:01:02.345000+00:00'
     """
@@ -105,7 +105,7 @@ class EventMeta:
 class EventVehicle:
     """The vehicle an event is about (``data.vehicle``).
 
-    Example:
+    Examples:
         >>> event.vehicle.make, event.vehicle.year
         ('VOLKSWAGEN', 2022)
     """
@@ -131,7 +131,7 @@ class Trigger:
     ``{"code": "FIRST_DELIVERY"}``, ``{"type", "signal": "Group.Name"}`` and
     ``{"type", "signal": {name, group, code}}``.
 
-    Example:
+    Examples:
         >>> [t.code for t in event.triggers if t.type == "SIGNAL_UPDATED"]
         ['odometer-traveleddistance']
     """
@@ -158,7 +158,7 @@ class VehicleError:
         resolution: ``RETRY_LATER``, ``REAUTHENTICATE``, ``USER_ACTION_REQUIRED``...
         signals: the affected signals, each a ``"Group.Name"`` or a signal code as sent.
 
-    Example:
+    Examples:
         >>> error = event.errors[0]
         >>> error.state, error.signal_codes
         ('ERROR', ('tractionbattery-stateofcharge',))
@@ -192,7 +192,7 @@ class VerifyEvent(_EventFlags):
 
     Answer it with `challenge_response` (a `WebhookReceiver` does so by itself).
 
-    Example:
+    Examples:
         >>> event = parse_event(body)
         >>> if isinstance(event, VerifyEvent):
         ...     return challenge_response(event.challenge, management_token)
@@ -218,7 +218,7 @@ class VehicleStateEvent(_EventFlags):
         signals: every signal in the payload, by code (`smartcar_async.signals.Signals`).
         meta: delivery details (`EventMeta`).
 
-    Example:
+    Examples:
         >>> soc = event.signals.get("tractionbattery-stateofcharge")
     """
 
@@ -242,7 +242,7 @@ class VehicleStateEvent(_EventFlags):
 class VehicleErrorEvent(_EventFlags):
     """A VEHICLE_ERROR delivery: problems reading the vehicle, or their resolution.
 
-    Example:
+    Examples:
         >>> for error in event.errors:
         ...     print(error.type, error.code, error.state, error.resolution)
     """
@@ -261,7 +261,7 @@ class VehicleErrorEvent(_EventFlags):
 class UnknownEvent(_EventFlags):
     """An event whose ``eventType`` this SDK version does not know (kept, never an error).
 
-    Example:
+    Examples:
         >>> if isinstance(event, UnknownEvent):
         ...     log.info("new smartcar event %s", event.event_type)
     """
@@ -588,7 +588,7 @@ def parse_event(body: bytes | bytearray | memoryview | str | Mapping[str, Any]) 
             (or is a VERIFY without a challenge). An unknown ``eventType`` is not an
             error: it gives an `UnknownEvent`.
 
-    Example:
+    Examples:
         >>> verify_signature(body, headers.get("sc-signature"), management_token)
         >>> event = parse_event(body)
         >>> if isinstance(event, VehicleStateEvent):

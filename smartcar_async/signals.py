@@ -12,7 +12,7 @@ code, an unknown status or a body of an unexpected shape still parses (the body 
 back to `GenericBody`), while something that is not a signal at all raises
 `smartcar_async.APIResponseError`.
 
-Example:
+Examples:
     >>> from smartcar_async import signals as sig
     >>> signals = await client.vehicles.signals(vehicle_id, user_id=user_id)
     >>> signals.value(sig.STATE_OF_CHARGE)
@@ -103,7 +103,7 @@ class UnitValue:
             the API does not keep to one spelling, so compare with care.
         value: the number, or None when the vehicle sent none.
 
-    Example:
+    Examples:
         >>> signals[STATE_OF_CHARGE].body
         UnitValue(unit='percent', value=80)
     """
@@ -120,7 +120,7 @@ class Value:
     Attributes:
         value: as sent (``True``, ``"PARK"``, ``"2026.14.3"``...), or None.
 
-    Example:
+    Examples:
         >>> signals[IS_LOCKED].body
         Value(value=True)
     """
@@ -133,7 +133,7 @@ class Value:
 class RangeEstimate:
     """One of the extra estimates of `RangeBody` (``IDEAL_CONDITIONS``, ``RATED``...).
 
-    Example:
+    Examples:
         >>> RangeEstimate(type="RATED", value=412.0)
     """
 
@@ -151,7 +151,7 @@ class RangeBody:
         value: the main estimate.
         additional_values: other estimates, by ``type``.
 
-    Example:
+    Examples:
         >>> body = signals[RANGE].body
         >>> body.value, body.estimate("RATED")
         (320.5, 336.5)
@@ -165,7 +165,7 @@ class RangeBody:
     def estimate(self, kind: str) -> float | int | None:
         """The value of the estimate of this ``type`` (case-insensitive), else None.
 
-        Example:
+        Examples:
             >>> body.estimate("ideal_conditions")
             358.9
         """
@@ -184,7 +184,7 @@ class ValuesBody:
     trouble codes, service records, permissions, packages). The items are the JSON
     objects or strings as sent.
 
-    Example:
+    Examples:
         >>> [dtc["code"] for dtc in signals["diagnostics-dtclist"].body.values]
         ['P0456']
     """
@@ -199,7 +199,7 @@ class ValuesBody:
 class Door:
     """One door of `DoorsBody`; row 0 is the front, column 0 the left.
 
-    Example:
+    Examples:
         >>> Door(row=0, column=0, is_open=False, is_locked=True)
     """
 
@@ -214,7 +214,7 @@ class Door:
 class Window:
     """One window of `WindowsBody`; row 0 is the front, column 0 the left.
 
-    Example:
+    Examples:
         >>> Window(row=1, column=0, is_open=True)
     """
 
@@ -228,7 +228,7 @@ class Window:
 class Tire:
     """One tire of `TiresBody`; row 0 is the front axle, column 0 the left.
 
-    Example:
+    Examples:
         >>> Tire(row=0, column=1, tire_pressure=248.2)
     """
 
@@ -242,7 +242,7 @@ class Tire:
 class DoorsBody:
     """``closure-doors``: every door, laid out in rows and columns.
 
-    Example:
+    Examples:
         >>> doors = signals[DOORS].body
         >>> any(door.is_open for door in doors.values)
         False
@@ -267,7 +267,7 @@ class DoorsBody:
 class WindowsBody:
     """``closure-windows``: every window, laid out in rows and columns.
 
-    Example:
+    Examples:
         >>> any(w.is_open for w in signals["closure-windows"].body.values)
         False
     """
@@ -292,7 +292,7 @@ class TiresBody:
     Attributes:
         unit: the pressure unit when the API sends one (it often does not).
 
-    Example:
+    Examples:
         >>> signals[TIRES].body.at(0, 0).tire_pressure
         248.2
     """
@@ -321,7 +321,7 @@ class LocationBody:
         direction: compass point ``N``...``NW``, if sent.
         location_type: ``CURRENT`` or ``LAST_PARKED`` (kept as sent).
 
-    Example:
+    Examples:
         >>> where = signals[LOCATION].body
         >>> where.latitude, where.longitude
         (37.7749, -122.4194)
@@ -339,7 +339,7 @@ class LocationBody:
 class ChargeLimitCondition:
     """Where or with which connector a `ChargeLimit` applies (None for ``GLOBAL``).
 
-    Example:
+    Examples:
         >>> ChargeLimitCondition(name="Home", latitude=37.77, longitude=-122.42)
     """
 
@@ -355,7 +355,7 @@ class ChargeLimitCondition:
 class ChargeLimit:
     """One configured charge limit: ``GLOBAL``, per ``LOCATION`` or per ``CONNECTOR``.
 
-    Example:
+    Examples:
         >>> ChargeLimit(type="GLOBAL", limit=80)
     """
 
@@ -374,7 +374,7 @@ class ChargeLimitsBody:
         active_limit: the limit applied now (None when not plugged in).
         unit: usually ``"percent"``.
 
-    Example:
+    Examples:
         >>> limits = signals[CHARGE_LIMITS].body
         >>> limits.value, limits.global_limit
         (80, 80)
@@ -403,7 +403,7 @@ class ChargeLimitsBody:
 class StatusBody:
     """A ``diagnostics-*`` system status: ``{"status": "OK"|"ALERT", "description"}``.
 
-    Example:
+    Examples:
         >>> abs_ = signals["diagnostics-abs"].body
         >>> abs_.is_alert, abs_.description
         (False, 'ABS system functioning normally')
@@ -428,7 +428,7 @@ class StatusBody:
 class OpenLockBody:
     """A trunk, tailgate, engine cover or sunroof: ``{"isOpen", "isLocked"?}``.
 
-    Example:
+    Examples:
         >>> trunk = signals["closure-reartrunk"].body
         >>> trunk.is_open, trunk.is_locked
         (False, True)
@@ -443,7 +443,7 @@ class OpenLockBody:
 class DriveModeBody:
     """``transmission-drivemode``: Smartcar's canonical mode and the maker's own label.
 
-    Example:
+    Examples:
         >>> signals["transmission-drivemode"].body.oem_display_name
         'Chill'
     """
@@ -462,7 +462,7 @@ class DriveModeBody:
 class AvailableCapacity:
     """A battery capacity the vehicle may have, for `NominalCapacityBody`.
 
-    Example:
+    Examples:
         >>> AvailableCapacity(capacity=75, description="Long Range")
     """
 
@@ -480,7 +480,7 @@ class NominalCapacityBody:
         capacity: the capacity in `unit` (usually kilowatt-hours).
         available_capacities: the options for this model, when known.
 
-    Example:
+    Examples:
         >>> signals["tractionbattery-nominalcapacity"].body.capacity
         75
     """
@@ -504,7 +504,7 @@ class GenericBody:
     Attributes:
         data: the body's JSON object, as sent.
 
-    Example:
+    Examples:
         >>> body = signals["charge-somethingnew"].body
         >>> if isinstance(body, GenericBody):
         ...     print(body.data)
@@ -875,7 +875,7 @@ class SignalSpec:
         unit: the usual unit, or None; the API's own spelling may differ.
         description: a short explanation.
 
-    Example:
+    Examples:
         >>> spec = CATALOGUE["tractionbattery-stateofcharge"]
         >>> spec.full_name, spec.body_type.__name__, spec.unit
         ('TractionBattery.StateOfCharge', 'UnitValue', 'percent')
@@ -903,7 +903,7 @@ def code_for(full_name: str) -> str:
     Raises:
         ValueError: ``full_name`` is neither ``"Group.Name"`` nor a code.
 
-    Example:
+    Examples:
         >>> code_for("TractionBattery.StateOfCharge")
         'tractionbattery-stateofcharge'
     """
@@ -921,7 +921,7 @@ def full_name_for(code: str) -> str | None:
 
     PascalCase cannot be recovered from a lower-case code, so this is a lookup.
 
-    Example:
+    Examples:
         >>> full_name_for("hvac-iscabinhvacactive")
         'HVAC.IsCabinHVACActive'
     """
@@ -1182,7 +1182,7 @@ class SignalError:
         description: the API's explanation, if any.
         resolution: what to do (``RETRY_LATER``, ``REAUTHENTICATE``...), if any.
 
-    Example:
+    Examples:
         >>> signal.error
         SignalError(type='COMPATIBILITY', code='VEHICLE_NOT_CAPABLE', ...)
     """
@@ -1213,7 +1213,7 @@ class Signal:
         oem_updated_at: when the vehicle maker last updated it.
         ingested_at: when Smartcar stored it, if sent.
 
-    Example:
+    Examples:
         >>> soc = signals.get(STATE_OF_CHARGE)
         >>> if soc is not None and soc.ok and isinstance(soc.body, UnitValue):
         ...     print(soc.body.value, soc.body.unit, soc.oem_updated_at)
@@ -1411,7 +1411,7 @@ def parse_signal(obj: Mapping[str, Any]) -> Signal:
             or a JSON:API resource of another type). A body of an unexpected shape does
             not raise: it becomes a `GenericBody`.
 
-    Example:
+    Examples:
         >>> signal = parse_signal(response.json())
         >>> signal.code, signal.body
         ('odometer-traveleddistance', UnitValue(unit='kilometers', value=115071.5))
@@ -1423,7 +1423,7 @@ def parse_signal(obj: Mapping[str, Any]) -> Signal:
 class SignalsVehicle:
     """The vehicle a ``/signals`` response is about (its ``included.vehicle``).
 
-    Example:
+    Examples:
         >>> signals.vehicle
         SignalsVehicle(id='e5b1...', make='TESLA', model='Model 3', year=2023, ...)
     """
@@ -1482,7 +1482,7 @@ class Signals(Mapping[str, Signal]):
         vehicle: make, model and year from the response, when it had them.
         raw: the whole response JSON.
 
-    Example:
+    Examples:
         >>> signals = await client.vehicles.signals(vehicle_id, user_id=user_id)
         >>> signals.value(STATE_OF_CHARGE)
         80
@@ -1531,7 +1531,7 @@ class Signals(Mapping[str, Signal]):
     def value(self, code: str) -> Any:
         """``body.value`` of a signal, or None when absent, failed or without a value.
 
-        Example:
+        Examples:
             >>> signals.value(IS_LOCKED)
             True
         """
@@ -1543,7 +1543,7 @@ class Signals(Mapping[str, Signal]):
     def by_group(self, group: str) -> tuple[Signal, ...]:
         """The signals of one group (``"TractionBattery"``, any case), in response order.
 
-        Example:
+        Examples:
             >>> [s.name for s in signals.by_group("tractionbattery")]
             ['StateOfCharge', 'Range']
         """
@@ -1562,7 +1562,7 @@ def parse_signals(payload: object) -> Signals:
         APIResponseError: the payload has no ``data`` list, or an entry of it is not
             a signal (see `parse_signal`). Bodies of unexpected shapes do not raise.
 
-    Example:
+    Examples:
         >>> signals = parse_signals(response.json())
         >>> signals.vehicle.make, len(signals)
         ('TESLA', 95)

@@ -14,7 +14,7 @@ The pieces, from low to high level:
   hands each event once to your async callback and says what to answer; its
   `WebhookReceiver.asgi_app` is a ready ASGI app.
 
-Example:
+Examples:
     >>> from smartcar_async.webhooks import WebhookReceiver, VehicleStateEvent
     >>> async def on_event(event):
     ...     if isinstance(event, VehicleStateEvent) and not event.is_test:
@@ -145,7 +145,7 @@ def verify_signature(body: bytes, signature: str | None, management_token: str) 
             expected signature.
         ConfigurationError: ``management_token`` is empty.
 
-    Example:
+    Examples:
         >>> body = await request.body()
         >>> verify_signature(body, request.headers.get("sc-signature"), management_token)
     """
@@ -169,7 +169,7 @@ def challenge_response(challenge: str, management_token: str) -> dict[str, str]:
         WebhookPayloadError: the challenge could be an event body, or is not valid text.
         ConfigurationError: ``management_token`` is empty.
 
-    Example:
+    Examples:
         >>> challenge_response("3b4c", "amt-123")
         {'challenge': '...64 hex characters...'}
     """
@@ -194,7 +194,7 @@ def challenge_response(challenge: str, management_token: str) -> dict[str, str]:
 class WebhookResponse:
     """What to answer a delivery: a status and a small JSON body.
 
-    Example:
+    Examples:
         >>> result = await receiver.handle(body, request.headers)
         >>> return Response(result.json_bytes(), status_code=result.status,
         ...                 media_type=result.content_type)
@@ -300,7 +300,7 @@ class WebhookReceiver:
         clock: time source for the TTL (tests pass a `VirtualClock`).
         max_body_size: bodies larger than this get 413 without being read further.
 
-    Example:
+    Examples:
         >>> receiver = WebhookReceiver(amt, on_event)
         >>> result = await receiver.handle(await request.body(), request.headers)
         >>> result.status, result.body
@@ -353,7 +353,7 @@ class WebhookReceiver:
         Returns:
             The status and JSON body to send back (see the class docs for each case).
 
-        Example:
+        Examples:
             >>> result = await receiver.handle(body, {"SC-Signature": signature})
             >>> result.status
             200
@@ -455,7 +455,7 @@ class WebhookReceiver:
         be served alone (``uvicorn``) or mounted (Starlette ``Mount``, FastAPI
         ``app.mount``).
 
-        Example:
+        Examples:
             >>> app = receiver.asgi_app()
             >>> # uvicorn.run(app) or starlette Mount("/webhooks/smartcar", app=app)
         """

@@ -8,6 +8,7 @@ from typing import Any
 
 import anyio
 import anyio.lowlevel
+import attrs
 import pytest
 from _helpers import TIMEOUT
 from hypothesis import example, given, settings
@@ -17,7 +18,6 @@ from smartcar_async import APIResponseError, AsyncPaginator, Page
 from smartcar_async._models import (
     RAW,
     flatten_resource,
-    model,
     parse_timestamp,
     related_id,
     snake_to_camel,
@@ -31,13 +31,13 @@ pytestmark = pytest.mark.anyio
 UTC = dt.timezone.utc
 
 
-@model
+@attrs.frozen(kw_only=True)
 class Owner:
     id: str
     display_name: str | None = None
 
 
-@model
+@attrs.frozen(kw_only=True)
 class Thing:
     id: str
     oem_updated_at: dt.datetime | None = None
@@ -47,7 +47,7 @@ class Thing:
     raw: Mapping[str, Any] = RAW
 
 
-@model
+@attrs.frozen(kw_only=True)
 class Resource:
     id: str
     name: str
@@ -454,3 +454,21 @@ def test_page_reads_prev_and_previous(links: dict[str, Any], number: int, expect
     body = collection([1], meta={"pageNumber": number}, links=links)
     page = parse_page(body, item, page_number=number, page_size=1)
     assert page.has_previous is expected
+
+
+@attrs.frozen(kw_only=True)
+class Flags:
+    enabled: bool | None = None
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"), [(True, True), (False, False), ("false", False), ("TRUE", True)]
+)
+def test_booleans_are_read_strictly(value: object, expected: bool) -> None:
+    assert structure({"enabled": value}, Flags).enabled is expected
+
+
+@pytest.mark.parametrize("value", ["no", 1, [], {}])
+def test_a_non_boolean_is_a_shape_error(value: object) -> None:
+    with pytest.raises(APIResponseError):
+        structure({"enabled": value}, Flags)

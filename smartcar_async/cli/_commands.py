@@ -6,11 +6,11 @@ import argparse
 import datetime as _dt
 import os
 import time
-from contextlib import aclosing
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import anyio
+from rich import box
 from rich.table import Table
 from rich.text import Text
 
@@ -100,41 +100,56 @@ async def run_connections(args: argparse.Namespace, out: Output) -> int:
         )
         with out.progress() as progress:
             task = progress.add_task("listing connections", total=None, status="")
-            async with aclosing(listing.pages()) as pages:
-                async for page in pages:
-                    connections.extend(page.items)
-                    total = page.total_count
-                    if limit is not None:
-                        total = min(total, limit) if total is not None else limit
-                    progress.update(task, completed=len(connections), total=total)
-                    if limit is not None and len(connections) >= limit:
-                        break
+            async for page in listing.pages():
+                connections.extend(page.items)
+                total = page.total_count
+                if limit is not None:
+                    total = min(total, limit) if total is not None else limit
+                progress.update(task, completed=len(connections), total=total)
+                if limit is not None and len(connections) >= limit:
+                    break
     if limit is not None:
         del connections[limit:]
     if out.json_mode:
         out.json(connections)
         return ExitCode.OK
-    table = Table(title=f"{len(connections):,} connections", title_justify="left")
-    table.add_column("connection", overflow="fold")
-    table.add_column("vehicle", overflow="fold")
-    table.add_column("user", overflow="fold")
-    table.add_column("make / model / year")
-    table.add_column("powertrain")
-    table.add_column("mode")
+    # Ids are what a user copies into the next command: never cut or folded. On a
+    # narrow terminal the connection id (needed by no other subcommand) gives way.
+    wide = out.out.width >= 160
+    table = Table(
+        title=f"{len(connections):,} connections",
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+        caption=None if wide else "connection ids: widen the terminal, or --json",
+        caption_justify="left",
+    )
+    table.add_column("vehicle", no_wrap=True, min_width=36)
+    table.add_column("user", no_wrap=True, min_width=36)
+    table.add_column("vehicle is")
     table.add_column("permissions", justify="right")
+    if wide:
+        table.add_column("connection", no_wrap=True, min_width=36)
     for connection in connections:
-        info = connection.vehicle
-        table.add_row(
-            connection.id,
+        cells = [
             connection.vehicle_id,
             connection.user_id,
-            " ".join(str(p) for p in (info.make, info.model, info.year) if p) if info else "—",
-            (info.powertrain_type or "—") if info else "—",
-            (info.mode or "—") if info else "—",
+            _describe_vehicle(connection),
             str(len(connection.permissions)),
-        )
+        ]
+        if wide:
+            cells.append(connection.id)
+        table.add_row(*cells)
     out.print(table)
     return ExitCode.OK
+
+
+def _describe_vehicle(connection: Connection) -> str:
+    info = connection.vehicle
+    if info is None:
+        return "—"
+    text = " ".join(str(p) for p in (info.make, info.model, info.year) if p) or "—"
+    extras = [p for p in (info.powertrain_type, None if info.mode == "live" else info.mode) if p]
+    return f"{text} ({', '.join(extras)})" if extras else text
 
 
 # -- vehicle ---------------------------------------------------------------------------------

@@ -154,6 +154,15 @@ class Latency:
 
 
 @attrs.frozen
+class ErrorCount:
+    """How many targets failed with one error class and ``TYPE:CODE``."""
+
+    error: str
+    code: str
+    count: int
+
+
+@attrs.frozen
 class ConnectionsPhase:
     """The listing: how many connections on how many pages."""
 
@@ -166,7 +175,7 @@ class ConnectionsPhase:
 class ReadsPhase:
     """The signal reads.
 
-    ``failures`` counts errors by class, ``failure_codes`` by ``TYPE:CODE``;
+    ``failures`` counts errors by class, ``errors`` by class and ``TYPE:CODE``;
     ``attempts`` counts calls of the read (a target retried after a per-vehicle 429
     counts twice); ``rate_limit_retries`` those retries.
     """
@@ -174,7 +183,7 @@ class ReadsPhase:
     succeeded: int
     failed: int
     failures: dict[str, int]
-    failure_codes: dict[str, int]
+    errors: tuple[ErrorCount, ...]
     attempts: int
     rate_limit_retries: int
     seconds: float
@@ -191,7 +200,7 @@ class CommandsPhase:
     succeeded: int
     failed: int
     failures: dict[str, int]
-    failure_codes: dict[str, int]
+    errors: tuple[ErrorCount, ...]
     seconds: float
 
 
@@ -402,7 +411,9 @@ async def _list_connections(
             connections.extend(page.items)
             progress.update(task, completed=len(connections), total=page.total_count)
     seconds = time.perf_counter() - started
-    out.note(f"listed {len(connections):,} connections on {pages} pages in {format_seconds(seconds)}")
+    out.note(
+        f"listed {len(connections):,} connections on {pages} pages in {format_seconds(seconds)}"
+    )
     return connections, ConnectionsPhase(
         listed=len(connections), pages=pages, seconds=round(seconds, 3)
     )
@@ -431,8 +442,7 @@ async def _read_signals(
         )
 
     facts: dict[str, _Facts] = {}
-    failures: Counter[str] = Counter()
-    codes: Counter[str] = Counter()
+    tally = _Tally()
     attempts = 0
     started = time.perf_counter()
     with _Bar(out, "reading signals", len(connections)) as on_progress:
@@ -442,7 +452,7 @@ async def _read_signals(
         async with fan as outcomes:
             async for outcome in outcomes:
                 attempts += outcome.attempts
-                _tally(outcome.error, failures, codes)
+                tally.add(outcome.error)
                 if outcome.value is not None:
                     facts[outcome.target.vehicle_id] = outcome.value
     seconds = time.perf_counter() - started
@@ -454,8 +464,8 @@ async def _read_signals(
     return facts, ReadsPhase(
         succeeded=summary.succeeded,
         failed=summary.failed,
-        failures=dict(failures.most_common()),
-        failure_codes=dict(codes.most_common()),
+        failures=tally.by_class(),
+        errors=tally.errors(),
         attempts=attempts,
         rate_limit_retries=summary.rate_limit_retries,
         seconds=round(seconds, 3),
@@ -464,11 +474,24 @@ async def _read_signals(
     )
 
 
-def _tally(error: Exception | None, failures: Counter[str], codes: Counter[str]) -> None:
-    if error is not None:
-        name, code = _error_keys(error)
-        failures[name] += 1
-        codes[code] += 1
+class _Tally:
+    """Failures counted by error class and by ``TYPE:CODE``."""
+
+    def __init__(self) -> None:
+        self._counts: Counter[tuple[str, str]] = Counter()
+
+    def add(self, error: Exception | None) -> None:
+        if error is not None:
+            self._counts[_error_keys(error)] += 1
+
+    def by_class(self) -> dict[str, int]:
+        classes: Counter[str] = Counter()
+        for (name, _), count in self._counts.items():
+            classes[name] += count
+        return dict(classes.most_common())
+
+    def errors(self) -> tuple[ErrorCount, ...]:
+        return tuple(ErrorCount(name, code, n) for (name, code), n in self._counts.most_common())
 
 
 def _doze_off(emulator: SmartcarEmulator, unlocked: list[Connection], seed: int) -> list[str]:
@@ -486,8 +509,7 @@ def _doze_off(emulator: SmartcarEmulator, unlocked: list[Connection], seed: int)
 async def _lock(
     client: SmartcarClient, targets: list[Connection], options: DemoOptions, out: Output
 ) -> CommandsPhase:
-    failures: Counter[str] = Counter()
-    codes: Counter[str] = Counter()
+    tally = _Tally()
     succeeded = 0
     started = time.perf_counter()
     with _Bar(out, "locking unlocked vehicles", len(targets)) as on_progress:
@@ -498,7 +520,7 @@ async def _lock(
             async for outcome in outcomes:
                 if outcome.ok:
                     succeeded += 1
-                _tally(outcome.error, failures, codes)
+                tally.add(outcome.error)
     seconds = time.perf_counter() - started
     out.note(
         f"locked {succeeded:,} of {len(targets):,} unlocked vehicles in {format_seconds(seconds)}"
@@ -508,8 +530,7 @@ async def _lock(
         sent=len(targets),
         succeeded=succeeded,
         failed=len(targets) - succeeded,
-        failures=dict(failures.most_common()),
-        failure_codes=dict(codes.most_common()),
+        failures=tally.by_class(),
+        errors=tally.errors(),
         seconds=round(seconds, 3),
     )
-

@@ -5,6 +5,8 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterator
 
+import httpx
+
 from .._config import ENV_CLIENT_ID, ENV_CLIENT_SECRET
 from .._errors import (
     APIConnectionError,
@@ -29,8 +31,8 @@ class ExitCode(enum.IntEnum):
     API_ERROR = 1  # the API answered with an error (4xx/5xx, a failed command, a bad body)
     USAGE = 2  # bad arguments (argparse's own code)
     CONFIGURATION = 3  # missing/bad credentials or URLs, a port in use, a missing extra
-    TOKEN = 4  # the token endpoint refused the credentials or failed
-    CONNECTION = 5  # no answer: connection refused, reset, timed out
+    TOKEN = 4  # the token endpoint refused the credentials or answered an error
+    CONNECTION = 5  # no answer from the API or the token endpoint: refused, reset, timed out
     INTERNAL = 70  # a bug in the CLI or the SDK (EX_SOFTWARE); rerun with --debug
     INTERRUPTED = 130  # Ctrl-C (128 + SIGINT)
 
@@ -69,7 +71,7 @@ def exit_code_for(exc: BaseException) -> ExitCode:
     if isinstance(exc, ConfigurationError):
         return ExitCode.CONFIGURATION
     if isinstance(exc, TokenError):
-        return ExitCode.TOKEN
+        return ExitCode.CONNECTION if _unreachable(exc) else ExitCode.TOKEN
     if isinstance(exc, APIConnectionError):
         return ExitCode.CONNECTION
     if isinstance(exc, (APIStatusError, APIResponseError, CommandFailedError, SmartcarError)):
@@ -94,6 +96,8 @@ def describe(exc: BaseException) -> tuple[str, str | None]:
             )
         return str(exc), hint
     if isinstance(exc, TokenError):
+        if _unreachable(exc):
+            return str(exc), "is the token endpoint (--token-url) reachable?"
         return str(exc), "check the client id and secret, and --token-url"
     if isinstance(exc, APIConnectionError):
         return str(exc), "is the API (or the emulator) reachable at the configured URL?"
@@ -106,6 +110,11 @@ def describe(exc: BaseException) -> tuple[str, str | None]:
     if isinstance(exc, ValueError):
         return str(exc), None
     return f"unexpected {type(exc).__name__}: {exc}", "rerun with --debug for the traceback"
+
+
+def _unreachable(exc: TokenError) -> bool:
+    """Whether the token request got no answer at all (a connection error, not a refusal)."""
+    return exc.status_code is None and isinstance(exc.__cause__, httpx.TransportError)
 
 
 def _describe_status(exc: APIStatusError) -> str:

@@ -8,7 +8,7 @@ import json
 import math
 import os
 from collections.abc import Mapping
-from typing import Any, TextIO
+from typing import Any, TextIO, cast
 
 import attrs
 from rich.console import Console, RenderableType
@@ -35,7 +35,7 @@ __all__ = [
 
 # Piped output is read by grep and friends: never cut an id because the terminal is
 # narrow, so without a terminal the width is generous unless COLUMNS says otherwise.
-_PIPE_WIDTH = 160
+_PIPE_WIDTH = 200
 
 
 def _width(stream: TextIO) -> int | None:
@@ -75,9 +75,8 @@ class Output:
         self.stdout: TextIO = stdout if stdout is not None else sys.stdout
         self.stderr: TextIO = stderr if stderr is not None else sys.stderr
         self.out = Console(file=self.stdout, width=_width(self.stdout), highlight=False)
-        self.err = Console(
-            file=self.stderr, width=_width(self.stderr), highlight=False, stderr=True
-        )
+        # stderr keeps rich's own width: its lines are notes and logs, soft-wrapped.
+        self.err = Console(file=self.stderr, highlight=False, stderr=True)
 
     # -- results (stdout) ------------------------------------------------------------------
 
@@ -165,8 +164,10 @@ def format_value(value: object) -> str:
         return "—"
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, (int, float)):
-        return format_number(value, digits=2)
+    if isinstance(value, int):
+        return str(value)  # no thousands separator: years, ids and codes are ints too
+    if isinstance(value, float):
+        return repr(round(value, 3)) if math.isfinite(value) else "—"
     if isinstance(value, _dt.datetime):
         return iso(value) or "—"
     if isinstance(value, str):
@@ -201,9 +202,10 @@ def jsonable(value: object) -> Any:
     if isinstance(value, (_dt.date, _dt.time)):
         return value.isoformat()
     if attrs.has(type(value)):
+        model = cast("type[attrs.AttrsInstance]", type(value))
         return {
             field.name: jsonable(getattr(value, field.name))
-            for field in attrs.fields(type(value))
+            for field in attrs.fields(model)
             if field.name != "raw"
         }
     if isinstance(value, Mapping):

@@ -96,7 +96,9 @@ async def serve_emulator(
             )
             out.note("  smartcar-async connections")
             if example is not None:
-                out.note(f"  smartcar-async signals {example.vehicle_id} --user-id {example.user_id}")
+                out.note(
+                    f"  smartcar-async signals {example.vehicle_id} --user-id {example.user_id}"
+                )
             out.note("Ctrl-C stops it.")
         task_status.started(base_url)
         await anyio.sleep_forever()

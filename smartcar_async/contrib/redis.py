@@ -160,7 +160,7 @@ class RedisTokenStore:
         TypeError: ``redis`` is the synchronous client.
         ValueError: a bad duration or an empty prefix.
 
-    Example:
+    Examples:
         >>> import redis.asyncio as redis
         >>> from smartcar_async.contrib.redis import RedisTokenStore
         >>> cache = redis.Redis.from_url("redis://cache:6379/0", socket_timeout=1)
@@ -233,7 +233,7 @@ class RedisTokenStore:
             ConfigurationError: already bound to another application or clock, or called
                 under trio.
 
-        Example:
+        Examples:
             >>> store.bind(client_id="client_abc", token_url=url, clock=SystemClock())
         """
         _refuse_trio()
@@ -272,7 +272,7 @@ class RedisTokenStore:
     async def load(self) -> AccessToken | None:
         """The shared token, or None (none stored, refused here, or Redis down).
 
-        Example:
+        Examples:
             >>> token = await store.load()
         """
         clock = self._bound()
@@ -290,7 +290,7 @@ class RedisTokenStore:
         Raises:
             TokenError: this process's own token request failed.
 
-        Example:
+        Examples:
             >>> token = await store.refresh(fetch_token, stale=None)
         """
         self._bound()
@@ -302,7 +302,7 @@ class RedisTokenStore:
     async def invalidate(self, token: AccessToken) -> None:
         """Forget ``token`` here, and in Redis if it is still the shared one.
 
-        Example:
+        Examples:
             >>> await store.invalidate(refused_token)
         """
         self._bound()

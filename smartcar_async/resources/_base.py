@@ -49,7 +49,7 @@ class Resource:
         """The same methods, each returning a `RawResponse` (status, headers, request id,
         retries, ``.parse()``) for the one request it makes.
 
-        Example:
+        Examples:
             >>> raw = await client.vehicles.with_raw_response.get(vehicle_id)
             >>> raw.status_code, raw.request_id
         """

@@ -34,7 +34,7 @@ __all__ = [
 def check_user_id(user_id: object) -> str:
     """``user_id`` as the ``sc-user-id`` header value, or `ValueError` before any request.
 
-    Example:
+    Examples:
         >>> check_user_id("0f1e-2d3c")
         '0f1e-2d3c'
     """

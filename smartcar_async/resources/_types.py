@@ -45,6 +45,12 @@ def _flat(resource: Mapping[str, Any]) -> dict[str, Any]:
     return dict(resource)
 
 
+def _drop_null_vehicle(flat: dict[str, Any]) -> None:
+    # "vehicle": null reads as no vehicle info (an empty VehicleInfo), not as an error.
+    if "vehicle" in flat and flat["vehicle"] is None:
+        del flat["vehicle"]
+
+
 @attrs.frozen(kw_only=True)
 class VehicleInfo:
     """The vehicle a connection or subscription is about.
@@ -98,7 +104,8 @@ class Connection:
         user_id: the user who connected the vehicle (send it as ``user_id``).
         vehicle_id: the connected vehicle.
         permissions: the permissions the user granted (``read_vehicle_info``...).
-        vehicle: make, model, year, mode and powertrain of the vehicle.
+        vehicle: make, model, year, mode and powertrain of the vehicle (fields None
+            when the API left them out).
         created_at / updated_at: from the resource's ``meta``.
     """
 
@@ -106,7 +113,7 @@ class Connection:
     user_id: str
     vehicle_id: str
     permissions: tuple[str, ...] = ()
-    vehicle: VehicleInfo | None = None
+    vehicle: VehicleInfo = attrs.field(factory=VehicleInfo)
     created_at: _dt.datetime | None = None
     updated_at: _dt.datetime | None = None
     raw: Mapping[str, Any] = RAW
@@ -114,6 +121,7 @@ class Connection:
     @classmethod
     def _flatten(cls, resource: Mapping[str, Any]) -> Mapping[str, Any]:
         flat = _flat(resource)
+        _drop_null_vehicle(flat)
         user_id = related_id(resource, "user")
         if user_id is not None:
             flat["userId"] = user_id
@@ -249,7 +257,7 @@ class Subscription:
     webhook_id: str | None = None
     user_id: str | None = None
     vehicle_id: str | None = None
-    vehicle: VehicleInfo | None = None
+    vehicle: VehicleInfo = attrs.field(factory=VehicleInfo)
     created_at: _dt.datetime | None = None
     updated_at: _dt.datetime | None = None
     raw: Mapping[str, Any] = RAW
@@ -257,6 +265,7 @@ class Subscription:
     @classmethod
     def _flatten(cls, resource: Mapping[str, Any]) -> Mapping[str, Any]:
         flat = _flat(resource)
+        _drop_null_vehicle(flat)
         for name in ("webhook", "user", "vehicle"):
             related = related_id(resource, name)
             if related is not None:

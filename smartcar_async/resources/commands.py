@@ -314,13 +314,14 @@ def delete_schedule_command(schedule_id: str) -> _Command[CommandExecution | Non
     return _Command("DELETE", "charge-schedules/" + segment, None, parse_optional_command_response)
 
 
-_BUILDERS: dict[str, Callable[..., _Command[Any]]] = {
-    "lock": lambda: LOCK,
-    "unlock": lambda: UNLOCK,
-    "start_charge": lambda: START_CHARGE,
-    "stop_charge": lambda: STOP_CHARGE,
-    "open_charge_port": lambda: OPEN_CHARGE_PORT,
-    "close_charge_port": lambda: CLOSE_CHARGE_PORT,
+# run_many's table: a ready command, or the function that builds one from arguments.
+_BY_NAME: dict[str, _Command[Any] | Callable[..., _Command[Any]]] = {
+    "lock": LOCK,
+    "unlock": UNLOCK,
+    "start_charge": START_CHARGE,
+    "stop_charge": STOP_CHARGE,
+    "open_charge_port": OPEN_CHARGE_PORT,
+    "close_charge_port": CLOSE_CHARGE_PORT,
     "set_charge_limit": charge_limit_command,
     "set_destination": destination_command,
     "set_charge_schedule": schedule_command,
@@ -340,7 +341,7 @@ class Commands(Resource):
     `CommandFailedError` (its ``type``/``code`` say why, e.g. ``VEHICLE_STATE``/
     ``UNREACHABLE``); a non-2xx raises the typed `APIStatusError`.
 
-    Example:
+    Examples:
         >>> execution = await client.commands.lock(vehicle_id, user_id=user_id)
         >>> execution.status
         'SUCCESS'
@@ -369,7 +370,7 @@ class Commands(Resource):
             CommandFailedError: the API answered 200/202 with a failure in the body.
             APIStatusError: a non-2xx answer (`VehicleStateError` when asleep...).
 
-        Example:
+        Examples:
             >>> await client.commands.lock(vehicle_id, user_id=user_id)
         """
         return await self._run(vehicle_id, user_id, LOCK)
@@ -377,7 +378,7 @@ class Commands(Resource):
     async def unlock(self, vehicle_id: str, *, user_id: str) -> CommandExecution:
         """Unlock the doors (``POST .../commands/security/unlock``).
 
-        Example:
+        Examples:
             >>> await client.commands.unlock(vehicle_id, user_id=user_id)
         """
         return await self._run(vehicle_id, user_id, UNLOCK)
@@ -385,7 +386,7 @@ class Commands(Resource):
     async def start_charge(self, vehicle_id: str, *, user_id: str) -> CommandExecution:
         """Start charging (``POST .../commands/charge/start``).
 
-        Example:
+        Examples:
             >>> await client.commands.start_charge(vehicle_id, user_id=user_id)
         """
         return await self._run(vehicle_id, user_id, START_CHARGE)
@@ -393,7 +394,7 @@ class Commands(Resource):
     async def stop_charge(self, vehicle_id: str, *, user_id: str) -> CommandExecution:
         """Stop charging (``POST .../commands/charge/stop``).
 
-        Example:
+        Examples:
             >>> await client.commands.stop_charge(vehicle_id, user_id=user_id)
         """
         return await self._run(vehicle_id, user_id, STOP_CHARGE)
@@ -411,7 +412,7 @@ class Commands(Resource):
         Raises:
             ValueError: ``percent`` is not an integer from 50 to 100 (before sending).
 
-        Example:
+        Examples:
             >>> await client.commands.set_charge_limit(vehicle_id, 80, user_id=user_id)
         """
         return await self._run(vehicle_id, user_id, charge_limit_command(percent))
@@ -425,7 +426,7 @@ class Commands(Resource):
         Raises:
             ValueError: latitude outside [-90, 90] or longitude outside [-180, 180].
 
-        Example:
+        Examples:
             >>> await client.commands.set_destination(
             ...     vehicle_id, latitude=48.8584, longitude=2.2945, user_id=user_id
             ... )
@@ -437,7 +438,7 @@ class Commands(Resource):
     async def open_charge_port(self, vehicle_id: str, *, user_id: str) -> CommandExecution:
         """Open the charge port (``POST .../commands/charge-port/open``).
 
-        Example:
+        Examples:
             >>> await client.commands.open_charge_port(vehicle_id, user_id=user_id)
         """
         return await self._run(vehicle_id, user_id, OPEN_CHARGE_PORT)
@@ -445,7 +446,7 @@ class Commands(Resource):
     async def close_charge_port(self, vehicle_id: str, *, user_id: str) -> CommandExecution:
         """Close the charge port (``POST .../commands/charge-port/close``).
 
-        Example:
+        Examples:
             >>> await client.commands.close_charge_port(vehicle_id, user_id=user_id)
         """
         return await self._run(vehicle_id, user_id, CLOSE_CHARGE_PORT)
@@ -491,7 +492,7 @@ class Commands(Resource):
         Raises:
             ValueError: a missing, unexpected or malformed argument for ``kind``.
 
-        Example:
+        Examples:
             >>> execution = await client.commands.set_charge_schedule(
             ...     vehicle_id, kind="daily", latitude=37.77, longitude=-122.42,
             ...     start_time="01:00", stop_time="05:00", user_id=user_id,
@@ -519,7 +520,7 @@ class Commands(Resource):
         Returns:
             The execution the API reports, or None when it answers with no body (204).
 
-        Example:
+        Examples:
             >>> await client.commands.delete_charge_schedule(vehicle_id, "sched_123", user_id=uid)
         """
         return await self._run(vehicle_id, user_id, delete_schedule_command(schedule_id))
@@ -555,17 +556,23 @@ class Commands(Resource):
             ValueError: an unknown ``name`` or bad command arguments.
             TypeError: arguments the command does not take.
 
-        Example:
+        Examples:
             >>> async with client.commands.run_many(
             ...     "set_charge_limit", connections, percent=80, concurrency=50
             ... ) as outcomes:
             ...     async for outcome in outcomes:
             ...         print(outcome.target.vehicle_id, outcome.ok)
         """
-        builder = _BUILDERS.get(name)
-        if builder is None:
-            raise ValueError(f"unknown command {name!r}; one of: {', '.join(_BUILDERS)}")
-        command: _Command[CommandExecution | None] = builder(**command_kwargs)
+        entry = _BY_NAME.get(name)
+        if entry is None:
+            raise ValueError(f"unknown command {name!r}; one of: {', '.join(_BY_NAME)}")
+        command: _Command[CommandExecution | None]
+        if isinstance(entry, _Command):
+            if command_kwargs:
+                raise TypeError(f"{name} takes no arguments, got {', '.join(command_kwargs)}")
+            command = entry
+        else:
+            command = entry(**command_kwargs)
         send = self._send
 
         async def run(target: VehicleTarget) -> CommandExecution | None:

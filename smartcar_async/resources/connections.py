@@ -28,7 +28,7 @@ class Connections(Resource):
     A connection ties a vehicle to the user who connected it: its ``vehicle_id`` and
     ``user_id`` are what the signal and command calls need.
 
-    Example:
+    Examples:
         >>> async for connection in client.connections.list():
         ...     print(connection.vehicle_id, connection.user_id, connection.vehicle.make)
     """
@@ -61,7 +61,7 @@ class Connections(Resource):
             ValueError: a filter is empty or ``page_size`` is not a positive integer
                 (before any request).
 
-        Example:
+        Examples:
             >>> first = await client.connections.list(page_size=100)
             >>> first.total_count
             1250
@@ -93,7 +93,7 @@ class Connections(Resource):
     ) -> Page[Connection]:
         """One page of `list`, by number (1-based); one request.
 
-        Example:
+        Examples:
             >>> raw = await client.connections.with_raw_response.list_page(2, page_size=50)
             >>> raw.request_id, len(raw.parse())
         """
@@ -115,7 +115,7 @@ class Connections(Resource):
             ValueError: ``connection_id`` is not a single path segment (before any request).
             NotFoundError: no such connection.
 
-        Example:
+        Examples:
             >>> connection = await client.connections.get(connection_id)
             >>> connection.permissions
             ('read_vehicle_info', 'control_security')
@@ -132,7 +132,7 @@ class Connections(Resource):
             ValueError: ``connection_id`` is not a single path segment (before any request).
             NotFoundError: no such connection.
 
-        Example:
+        Examples:
             >>> await client.connections.delete(connection_id)
         """
         segment = path_segment(connection_id, "connection_id")

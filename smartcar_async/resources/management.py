@@ -45,7 +45,7 @@ def _flag(value: bool, name: str) -> str:
 class Webhooks(Resource):
     """The application's webhooks (``/webhooks``, Management API). Read-only.
 
-    Example:
+    Examples:
         >>> async for hook in client.webhooks.list(is_enabled=True):
         ...     print(hook.name, hook.callback_uri)
     """
@@ -68,7 +68,7 @@ class Webhooks(Resource):
             auto_subscribe: only webhooks that do (True) or do not auto-subscribe.
             page_size: webhooks per page (API default 50, maximum 100).
 
-        Example:
+        Examples:
             >>> hooks = await client.webhooks.list(name="fleet").to_list()
         """
         params = _webhook_params(name, callback_uri, is_enabled, auto_subscribe, page_size)
@@ -96,7 +96,7 @@ class Webhooks(Resource):
     ) -> Page[Webhook]:
         """One page of `list`, by number; one request (works with ``with_raw_response``).
 
-        Example:
+        Examples:
             >>> page = await client.webhooks.list_page(2, page_size=100)
         """
         params = _webhook_params(name, callback_uri, is_enabled, auto_subscribe, page_size)
@@ -111,7 +111,7 @@ class Webhooks(Resource):
             ValueError: ``webhook_id`` is not a single path segment (before any request).
             NotFoundError: no such webhook.
 
-        Example:
+        Examples:
             >>> hook = await client.webhooks.get(webhook_id)
             >>> [ref.code for ref in hook.triggers]
             ['tractionbattery-stateofcharge']
@@ -127,7 +127,7 @@ class Subscriptions(Resource):
 
     A vehicle produces signal data only once it is subscribed to a webhook.
 
-    Example:
+    Examples:
         >>> await client.subscriptions.create(
         ...     webhook_id=webhook_id, vehicle_id=vehicle_id, user_id=user_id
         ... )
@@ -152,7 +152,7 @@ class Subscriptions(Resource):
                 no mode filter.
             page_size: subscriptions per page (API default 25, maximum 100).
 
-        Example:
+        Examples:
             >>> async for sub in client.subscriptions.list(webhook_id=webhook_id):
             ...     print(sub.vehicle_id)
         """
@@ -181,7 +181,7 @@ class Subscriptions(Resource):
     ) -> Page[Subscription]:
         """One page of `list`, by number; one request (works with ``with_raw_response``).
 
-        Example:
+        Examples:
             >>> raw = await client.subscriptions.with_raw_response.list_page(1)
         """
         params = _subscription_params(user_id, webhook_id, vehicle_id, mode, page_size)
@@ -198,7 +198,7 @@ class Subscriptions(Resource):
     async def get(self, subscription_id: str) -> Subscription:
         """One subscription by id.
 
-        Example:
+        Examples:
             >>> sub = await client.subscriptions.get(subscription_id)
             >>> sub.webhook_id, sub.vehicle.make
         """
@@ -221,7 +221,7 @@ class Subscriptions(Resource):
             ValueError: an empty id (before any request).
             VehicleStateError: (409) presumably already subscribed.
 
-        Example:
+        Examples:
             >>> request = await client.subscriptions.create(
             ...     webhook_id=webhook_id, vehicle_id=vehicle_id, user_id=user_id
             ... )
@@ -244,7 +244,7 @@ class Subscriptions(Resource):
     async def delete(self, subscription_id: str) -> None:
         """Unsubscribe (``DELETE /subscriptions/{subscriptionId}``).
 
-        Example:
+        Examples:
             >>> await client.subscriptions.delete(subscription_id)
         """
         segment = path_segment(subscription_id, "subscription_id")

@@ -12,7 +12,7 @@ __all__ = ["Users"]
 class Users(Resource):
     """The application's users (``/users``, Vehicle API).
 
-    Example:
+    Examples:
         >>> await client.users.delete(user_id)
     """
 
@@ -25,7 +25,7 @@ class Users(Resource):
             ValueError: ``user_id`` is not a single path segment (before any request).
             NotFoundError: no such user.
 
-        Example:
+        Examples:
             >>> await client.users.delete("0f1e2d3c-user")
         """
         segment = path_segment(user_id, "user_id")

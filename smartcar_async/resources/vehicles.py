@@ -57,7 +57,7 @@ class Vehicles(Resource):
 
     There is no list of vehicles in v3: find them through `Connections.list`.
 
-    Example:
+    Examples:
         >>> signals = await client.vehicles.signals(vehicle_id, user_id=user_id)
         >>> signals.value("tractionbattery-stateofcharge")
         81
@@ -70,7 +70,7 @@ class Vehicles(Resource):
             ValueError: ``vehicle_id`` is not a single path segment (before any request).
             NotFoundError: no such vehicle.
 
-        Example:
+        Examples:
             >>> vehicle = await client.vehicles.get(vehicle_id)
             >>> vehicle.make, vehicle.year
             ('TESLA', 2022)
@@ -91,7 +91,7 @@ class Vehicles(Resource):
             ValueError: a bad ``vehicle_id`` or a missing ``user_id`` (before any request).
             NotFoundError: no such vehicle, or it is subscribed to no webhook yet.
 
-        Example:
+        Examples:
             >>> signals = await client.vehicles.signals(vehicle_id, user_id=user_id)
             >>> soc = signals.get("tractionbattery-stateofcharge")
         """
@@ -109,7 +109,7 @@ class Vehicles(Resource):
             ValueError: a bad ``vehicle_id`` or ``code``, or a missing ``user_id``.
             NotFoundError: ``SIGNAL_NOT_FOUND`` and the like.
 
-        Example:
+        Examples:
             >>> odometer = await client.vehicles.signal(
             ...     vehicle_id, "odometer-traveleddistance", user_id=user_id
             ... )
@@ -150,7 +150,7 @@ class Vehicles(Resource):
             max_rate: reads started per second at most.
             on_progress: called with progress counters as outcomes arrive.
 
-        Example:
+        Examples:
             >>> async with client.vehicles.signals_many(client.connections.list()) as outcomes:
             ...     async for outcome in outcomes:
             ...         if outcome.ok:
@@ -183,7 +183,7 @@ class VehicleHandle:
         vehicle_id: the vehicle.
         user_id: the user who connected it (sent as ``sc-user-id``).
 
-    Example:
+    Examples:
         >>> car = client.vehicle(vehicle_id, user_id=user_id)
         >>> await car.lock()
         >>> (await car.signals()).value("closure-islocked")
@@ -213,7 +213,7 @@ class VehicleHandle:
     def with_raw_response(self) -> Any:
         """The same methods, each returning a `RawResponse`.
 
-        Example:
+        Examples:
             >>> raw = await car.with_raw_response.signals()
         """
         return _RawView(self)
@@ -229,7 +229,7 @@ class VehicleHandle:
     async def signal(self, code: str) -> Signal:
         """`Vehicles.signal` for this vehicle.
 
-        Example:
+        Examples:
             >>> await car.signal("tractionbattery-stateofcharge")
         """
         return await self._client.vehicles._signal(self._segment, code, self.user_id)
@@ -253,7 +253,7 @@ class VehicleHandle:
     async def set_charge_limit(self, percent: int) -> CommandExecution:
         """`Commands.set_charge_limit` for this vehicle.
 
-        Example:
+        Examples:
             >>> await car.set_charge_limit(80)
         """
         command = charge_limit_command(percent)
@@ -286,7 +286,7 @@ class VehicleHandle:
     ) -> CommandExecution:
         """`Commands.set_charge_schedule` for this vehicle.
 
-        Example:
+        Examples:
             >>> await car.set_charge_schedule(
             ...     kind="workweek", latitude=37.77, longitude=-122.42,
             ...     weekdays=("01:00", "05:00"), weekends=("09:00", "12:00"),

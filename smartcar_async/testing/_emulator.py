@@ -92,14 +92,16 @@ class SmartcarEmulator:
         epoch: Unix time at construction; defaults to the wall clock with the system
             clock and to 2026-05-01T00:00:00Z with any other clock (reproducible).
         token_lifetime: seconds an access token lives (``expires_in``).
-        client_id, client_secret, management_token: credentials; generated if omitted.
+        client_id: the application's client id; generated if omitted.
+        client_secret: its secret; generated if omitted.
+        management_token: the Application Management Token; generated if omitted.
         rate_limits: the rate-limit model, off when None.
         long_running_delay: > 0 makes every command long-running (202, body later).
         single_signal_wrapped: wrap ``GET .../signals/{code}`` in ``data`` (the newer
             spec's likely shape) instead of the documented bare resource.
         webhook_shape: default shape of built webhook events.
 
-    Example:
+    Examples:
         >>> emulator = SmartcarEmulator(vehicles=100, seed=1)
         >>> async with SmartcarClient(**emulator.client_kwargs()) as client:
         ...     car = emulator.fleet()[0]
@@ -228,7 +230,7 @@ class SmartcarEmulator:
     def transport(self) -> httpx.AsyncBaseTransport:
         """An in-process `httpx.AsyncBaseTransport` (no sockets; asyncio and trio).
 
-        Example:
+        Examples:
             >>> async with httpx.AsyncClient(transport=emulator.transport()) as http:
             ...     r = await http.get(f"{VEHICLE_API_URL}/connections", headers=auth)
         """
@@ -240,7 +242,7 @@ class SmartcarEmulator:
 
         A dropped-connection fault raises `httpx.RemoteProtocolError` from it.
 
-        Example:
+        Examples:
             >>> respx_mock.route(host__regex=r".*emulator\\.invalid").mock(
             ...     side_effect=emulator.respx_side_effect
             ... )
@@ -267,7 +269,7 @@ class SmartcarEmulator:
         is handed back to the calling event loop, so this works under asyncio and trio
         and a `VirtualClock` still rules time. Needs ``uvicorn`` (the ``emulator`` extra).
 
-        Example:
+        Examples:
             >>> async with emulator.serve() as base_url:
             ...     kwargs = emulator.client_kwargs(base_url=base_url)
         """
@@ -279,7 +281,7 @@ class SmartcarEmulator:
         Without ``base_url``: in-process, with the ``*.emulator.invalid`` URLs and a
         fresh `transport`. With it (from `serve`): URLs under that server, no transport.
 
-        Example:
+        Examples:
             >>> SmartcarClient(**emulator.client_kwargs())
         """
         kwargs: dict[str, Any] = {
@@ -367,15 +369,19 @@ class SmartcarEmulator:
         """Add a vehicle connected to a user (new unless ``user_id`` names one).
 
         Args:
-            make, model, year, powertrain_type: attributes (``BEV``, ``PHEV``, ``HEV``, ``ICE``).
+            make: the vehicle's make.
+            model: its model.
+            year: its model year.
+            powertrain_type: ``BEV``, ``PHEV``, ``HEV`` or ``ICE``.
             mode: ``live`` or ``simulated``.
-            vehicle_id, user_id: ids to use instead of generated ones.
+            vehicle_id: an id to use instead of a generated one.
+            user_id: the owner's id, instead of a new user.
             external_id: the new user's external id.
             permissions: what the connection grants (default: all its powertrain has).
             signals: bodies to set over the generated ones.
             unsupported: command types that answer 501 (``"security-lock"``...).
 
-        Example:
+        Examples:
             >>> car = emulator.add_vehicle("Ford", "F-150", 2022, "ICE")
             >>> car.powertrain_type
             'ICE'
@@ -474,7 +480,7 @@ class SmartcarEmulator:
     ) -> None:
         """Set a signal's body, read from the vehicle just now.
 
-        Example:
+        Examples:
             >>> emulator.set_signal(car.vehicle_id, "tractionbattery-stateofcharge",
             ...                     {"unit": "percent", "value": 42})
         """
@@ -556,7 +562,7 @@ class SmartcarEmulator:
     ) -> FaultRule:
         """Inject ``fault`` where ``route`` (a glob over route names) matches.
 
-        Example:
+        Examples:
             >>> emulator.add_fault(Fault.status(503), route="GET /vehicles/{id}/signals", times=1)
             >>> emulator.add_fault(Fault.latency(2.0), probability=0.1)
         """
@@ -733,7 +739,7 @@ class SmartcarEmulator:
             retry_scale: multiplies the 25/50/100 s waits (e.g. 0.01 against a real clock).
             retry_delays: the waits themselves.
 
-        Example:
+        Examples:
             >>> delivery = await emulator.deliver(emulator.vehicle_state_event(vid), my_app)
             >>> delivery.delivered, len(delivery.attempts)
             (True, 1)

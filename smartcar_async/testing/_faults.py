@@ -32,7 +32,7 @@ class Fault:
     the request is handled first (a command executes, state changes) and only its answer
     is replaced, which is how "the vehicle acted but the response was lost" is tested.
 
-    Example:
+    Examples:
         >>> emulator.add_fault(Fault.status(503), route="GET /vehicles/{id}/signals", times=2)
         >>> emulator.add_fault(Fault.rate_limit(retry_after=3, scope="vehicle"))
         >>> emulator.add_fault(Fault.drop(after_processing=True), route="POST */commands/*")
@@ -179,7 +179,7 @@ class FaultSet:
     ) -> FaultRule:
         """Add a rule; see `FaultRule` for the parameters.
 
-        Example:
+        Examples:
             >>> rule = emulator.faults.add(Fault.status(500), route="/connections", times=1)
             >>> rule.fired
             0
@@ -258,7 +258,7 @@ class RateLimits:
         vehicle_interval: minimum seconds between requests for one vehicle
             (``RATE_LIMIT:VEHICLE``); None for no per-vehicle throttle.
 
-    Example:
+    Examples:
         >>> SmartcarEmulator(rate_limits=RateLimits(app_capacity=10, vehicle_interval=5))
     """
 

@@ -12,7 +12,7 @@ Both are plain (synchronous) fixtures on purpose: a client binds to the event lo
 that first uses it, not to the one it is created in, so the same fixtures serve
 pytest-asyncio (any loop scope) and anyio's pytest plugin alike.
 
-Example:
+Examples:
     >>> async def test_battery(smartcar_client, smartcar_emulator):
     ...     car = smartcar_emulator.fleet()[0]
     ...     signals = await smartcar_client.vehicles.signals(car.vehicle_id, user_id=car.user_id)

@@ -50,7 +50,7 @@ class EmulatorStats:
             as ``rate_limit`` too.
         webhook_attempts: webhook delivery attempts per event type.
 
-    Example:
+    Examples:
         >>> assert emulator.stats.requests["GET /vehicles/{id}/signals"] == 3
         >>> assert max(emulator.stats.commands.values()) == 1   # nothing ran twice
     """

@@ -68,7 +68,7 @@ class EmulatorTransport(httpx.AsyncBaseTransport):
 
     Works on asyncio and trio: it awaits nothing but the emulator's clock.
 
-    Example:
+    Examples:
         >>> async with httpx.AsyncClient(transport=emulator.transport()) as http:
         ...     await http.post("https://iam.emulator.invalid/oauth2/token", data={...})
     """

@@ -314,3 +314,35 @@ async def test_users_delete_sends_delete_without_sc_user_id(
     assert request.method == "DELETE"
     assert request.url.path == f"/v3/users/{USER_ID}"
     assert_headers(request, user_id=None)
+
+
+@pytest.mark.parametrize("vehicle", ["absent", None], ids=["absent", "null"])
+async def test_a_connection_without_vehicle_info_still_parses(
+    client: SmartcarClient, router: respx.MockRouter, vehicle: Any
+) -> None:
+    body = connection_json(0)
+    if vehicle == "absent":
+        del body["attributes"]["vehicle"]
+    else:
+        body["attributes"]["vehicle"] = vehicle
+    router.get(f"{VEHICLE_API}/connections/conn-0").mock(
+        return_value=httpx.Response(200, json={"data": body})
+    )
+    with anyio.fail_after(5):
+        connection = await client.connections.get("conn-0")
+    assert connection.vehicle.make is None
+    assert connection.vehicle_id == "veh-0"
+
+
+async def test_a_connection_without_its_ids_is_an_api_response_error(
+    client: SmartcarClient, router: respx.MockRouter
+) -> None:
+    from smartcar_async import APIResponseError
+
+    body = connection_json(0)
+    del body["relationships"]
+    router.get(f"{VEHICLE_API}/connections/conn-0").mock(
+        return_value=httpx.Response(200, json=body)
+    )
+    with anyio.fail_after(5), pytest.raises(APIResponseError):
+        await client.connections.get("conn-0")

@@ -1,0 +1,437 @@
+"""The argument parser, the dispatch to subcommands, and the mapping of errors to exit codes."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import logging
+import math
+import sys
+import traceback
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from functools import partial
+from typing import TextIO
+
+import anyio
+
+from .._config import (
+    ENV_CLIENT_ID,
+    ENV_CLIENT_SECRET,
+    ENV_MANAGEMENT_API_URL,
+    ENV_TOKEN_URL,
+    ENV_VEHICLE_API_URL,
+)
+from .._version import __version__
+from ._commands import (
+    COMMANDS,
+    run_command,
+    run_connections,
+    run_signals,
+    run_token,
+    run_vehicle,
+)
+from ._exit import ExitCode, describe, exit_code_for, leaf_errors
+from ._output import Output
+
+__all__ = ["build_parser", "dispatch", "run"]
+
+Handler = Callable[[argparse.Namespace, Output], Awaitable[int]]
+
+_EPILOG = """\
+exit codes:
+  0    success
+  1    the API answered with an error (4xx/5xx, a failed command)
+  2    usage: bad arguments
+  3    configuration: missing or bad credentials or URLs, a port in use
+  4    the token endpoint refused the credentials or failed
+  5    connection: no answer from the API (refused, reset, timed out)
+  70   internal error (a bug; rerun with --debug)
+  130  interrupted (Ctrl-C)
+
+environment:
+  SMARTCAR_CLIENT_ID, SMARTCAR_CLIENT_SECRET    the credentials
+  SMARTCAR_TOKEN_URL, SMARTCAR_VEHICLE_API_URL, SMARTCAR_MANAGEMENT_API_URL
+                                                where the APIs are (default: Smartcar's)
+  SMARTCAR_LOG=debug|info                       SDK logging on stderr
+
+try it without an account:  smartcar-async demo
+"""
+
+
+# -- argument types -----------------------------------------------------------------------------
+
+
+def _int_at_least(minimum: int) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be at least {minimum}, got {value}")
+        return value
+
+    parse.__name__ = "integer"
+    return parse
+
+
+def _number_within(low: float, high: float) -> Callable[[str], float]:
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+        if not math.isfinite(value) or not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"must be from {low:g} to {high:g}, got {text}")
+        return value
+
+    parse.__name__ = "number"
+    return parse
+
+
+def _port(text: str) -> int:
+    value = _int_at_least(0)(text)
+    if value > 65535:
+        raise argparse.ArgumentTypeError(f"a port is at most 65535, got {value}")
+    return value
+
+
+def _percent(text: str) -> int:
+    value = _int_at_least(50)(text)
+    if value > 100:
+        raise argparse.ArgumentTypeError(f"must be at most 100, got {value}")
+    return value
+
+
+def _positive(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a number above 0, got {text}")
+    return value
+
+
+# -- the parser ---------------------------------------------------------------------------------
+
+
+def _add_global_options(parser: argparse.ArgumentParser, *, top: bool) -> None:
+    """The options every subcommand takes, before or after the subcommand's name.
+
+    Subparsers default them to SUPPRESS, so a value given before the subcommand is not
+    overwritten by the subparser's default.
+    """
+
+    def default(value: object) -> object:
+        return value if top else argparse.SUPPRESS
+
+    group = parser.add_argument_group("global options")
+    group.add_argument(
+        "--client-id", metavar="ID", default=default(None), help=f"default: ${ENV_CLIENT_ID}"
+    )
+    group.add_argument(
+        "--client-secret",
+        metavar="SECRET",
+        default=default(None),
+        help=f"default: ${ENV_CLIENT_SECRET} (prefer the variable: arguments show in ps)",
+    )
+    group.add_argument(
+        "--token-url", metavar="URL", default=default(None), help=f"default: ${ENV_TOKEN_URL}"
+    )
+    group.add_argument(
+        "--vehicle-api-url",
+        metavar="URL",
+        default=default(None),
+        help=f"default: ${ENV_VEHICLE_API_URL}",
+    )
+    group.add_argument(
+        "--management-api-url",
+        metavar="URL",
+        default=default(None),
+        help=f"default: ${ENV_MANAGEMENT_API_URL}",
+    )
+    group.add_argument(
+        "--json",
+        action="store_true",
+        default=default(False),
+        help="print the result as JSON on stdout (and nothing else there)",
+    )
+    group.add_argument(
+        "--debug",
+        action="store_true",
+        default=default(False),
+        help="SDK debug logging, and tracebacks on errors",
+    )
+
+
+def _subparser(
+    subparsers: argparse._SubParsersAction[argparse.ArgumentParser],
+    name: str,
+    handler: Handler,
+    help: str,
+    description: str | None = None,
+) -> argparse.ArgumentParser:
+    parser = subparsers.add_parser(
+        name,
+        help=help,
+        description=description or help,
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    _add_global_options(parser, top=False)
+    parser.set_defaults(handler=handler)
+    return parser
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``smartcar-async`` argument parser."""
+    from ._demo import DemoOptions
+
+    parser = argparse.ArgumentParser(
+        prog="smartcar-async",
+        description="Smartcar's vehicle API v3 from a shell: tokens, connections, "
+        "vehicles, signals, commands, and an emulator to try them on.",
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    _add_global_options(parser, top=True)
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    token = _subparser(
+        subparsers,
+        "token",
+        run_token,
+        "fetch an application token and show when it expires",
+        "Fetch an application token (client credentials) and show when it expires. "
+        "The token itself is printed only with --show-token.",
+    )
+    token.add_argument("--show-token", action="store_true", help="print the token itself")
+
+    connections = _subparser(
+        subparsers, "connections", run_connections, "list the vehicles users have connected"
+    )
+    connections.add_argument("--user-id", metavar="ID", help="only this user's connections")
+    connections.add_argument("--vehicle-id", metavar="ID", help="only this vehicle's connections")
+    connections.add_argument(
+        "--mode",
+        choices=("live", "simulated", "all"),
+        default="live",
+        help="vehicle mode (default: live)",
+    )
+    connections.add_argument(
+        "--page-size", metavar="N", type=_int_at_least(1), default=100, help="default: 100"
+    )
+    connections.add_argument(
+        "--limit", metavar="N", type=_int_at_least(1), help="stop after N connections"
+    )
+
+    vehicle = _subparser(
+        subparsers, "vehicle", run_vehicle, "show a vehicle (make, model, year, powertrain)"
+    )
+    vehicle.add_argument("vehicle_id", metavar="VEHICLE_ID")
+
+    signals = _subparser(
+        subparsers, "signals", run_signals, "read a vehicle's signals (or one, with --code)"
+    )
+    signals.add_argument("vehicle_id", metavar="VEHICLE_ID")
+    signals.add_argument(
+        "--user-id", metavar="ID", required=True, help="the user who connected the vehicle"
+    )
+    signals.add_argument(
+        "--code", metavar="CODE", help="one signal, e.g. tractionbattery-stateofcharge"
+    )
+
+    command = _subparser(
+        subparsers,
+        "command",
+        _no_handler,
+        "send a command to a vehicle",
+        "Send a command to a vehicle. Commands are never re-sent after they may have "
+        "reached the vehicle.",
+    )
+    names = command.add_subparsers(dest="command_name", metavar="NAME", required=True)
+    for name in COMMANDS:
+        one = _subparser(names, name, run_command, f"{name.replace('-', ' ')}")
+        one.add_argument("vehicle_id", metavar="VEHICLE_ID")
+        one.add_argument(
+            "--user-id", metavar="ID", required=True, help="the user who connected the vehicle"
+        )
+        if name == "set-charge-limit":
+            one.add_argument(
+                "--percent", type=_percent, required=True, help="an integer from 50 to 100"
+            )
+        if name == "set-destination":
+            one.add_argument("--latitude", type=_number_within(-90, 90), required=True)
+            one.add_argument("--longitude", type=_number_within(-180, 180), required=True)
+
+    emulator = _subparser(subparsers, "emulator", _no_handler, "run the emulator")
+    emulator_commands = emulator.add_subparsers(
+        dest="emulator_command", metavar="ACTION", required=True
+    )
+    serve = _subparser(
+        emulator_commands,
+        "serve",
+        _serve_handler,
+        "serve the emulator on 127.0.0.1 until Ctrl-C",
+        "Serve a seeded emulator of the v3 API on 127.0.0.1 and print the environment "
+        "variables that point the SDK and this CLI at it. Ctrl-C stops it.",
+    )
+    serve.add_argument(
+        "--port", type=_port, default=8765, help="default: 8765; 0 picks a free port"
+    )
+    serve.add_argument(
+        "--vehicles", type=_int_at_least(0), default=10, help="fleet size (default: 10)"
+    )
+    serve.add_argument("--seed", type=int, default=1, help="fleet seed (default: 1)")
+    serve.add_argument(
+        "--token-lifetime",
+        type=_positive,
+        default=3600.0,
+        metavar="SECONDS",
+        help="token lifetime (default: 3600)",
+    )
+
+    demo_defaults = DemoOptions()
+    demo = _subparser(
+        subparsers,
+        "demo",
+        _demo_handler,
+        "a fleet job against the emulator, with trouble, and its summary",
+        "Serve the emulator on loopback with a seeded fleet and realistic trouble "
+        "(asleep vehicles, per-vehicle and app-wide 429s, a short-lived token), list every "
+        "connection, read every vehicle's signals with bounded concurrency, lock the "
+        "unlocked ones, and summarise.",
+    )
+    demo.add_argument(
+        "--vehicles",
+        type=_int_at_least(1),
+        default=demo_defaults.vehicles,
+        help=f"fleet size (default: {demo_defaults.vehicles})",
+    )
+    demo.add_argument(
+        "--concurrency",
+        type=_int_at_least(1),
+        default=demo_defaults.concurrency,
+        help=f"requests in flight at most (default: {demo_defaults.concurrency})",
+    )
+    demo.add_argument("--seed", type=int, default=demo_defaults.seed, help="default: 1")
+    return parser
+
+
+async def _no_handler(args: argparse.Namespace, out: Output) -> int:  # pragma: no cover
+    raise AssertionError("argparse requires a subcommand here")
+
+
+async def _serve_handler(args: argparse.Namespace, out: Output) -> int:
+    from ._serve import serve_emulator
+
+    return await serve_emulator(args, out)
+
+
+async def _demo_handler(args: argparse.Namespace, out: Output) -> int:
+    from ._demo import DemoOptions, run_demo
+    from ._report import render_summary
+
+    options = DemoOptions(vehicles=args.vehicles, concurrency=args.concurrency, seed=args.seed)
+    summary = await run_demo(options, out)
+    if out.json_mode:
+        out.json(summary)
+    else:
+        out.print(render_summary(summary))
+    return ExitCode.OK
+
+
+# -- running ------------------------------------------------------------------------------------
+
+
+async def dispatch(args: argparse.Namespace, out: Output) -> int:
+    """Run the parsed command in the current event loop; returns its exit code."""
+    handler: Handler = args.handler
+    return await handler(args, out)
+
+
+@contextlib.contextmanager
+def _sdk_logging(out: Output, debug: bool) -> Iterator[None]:
+    """SDK log records on stderr through rich, so they do not tear the progress bars.
+
+    Warnings (an app-wide rate limit, a failed token refresh) always show; everything
+    with --debug. ``SMARTCAR_LOG`` keeps its own handler when it is set.
+    """
+    from rich.logging import RichHandler
+
+    from .._logging import logger, setup_from_environment
+
+    setup_from_environment()
+    if logger.handlers:
+        yield
+        return
+    level = logging.DEBUG if debug else logging.WARNING
+    handler = RichHandler(console=out.err, show_path=False, show_time=debug, markup=False)
+    handler.setLevel(level)
+    previous = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(level)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(previous)
+
+
+def _parse(
+    parser: argparse.ArgumentParser, argv: Sequence[str] | None, stderr: TextIO | None
+) -> argparse.Namespace | int:
+    target = stderr if stderr is not None else sys.stderr
+    try:
+        with contextlib.redirect_stderr(target):
+            return parser.parse_args(argv)
+    except SystemExit as exit:  # --help, --version (0) or a usage error (2)
+        code = exit.code
+        return code if isinstance(code, int) else (ExitCode.OK if code is None else ExitCode.USAGE)
+
+
+def run(
+    argv: Sequence[str] | None = None,
+    *,
+    stdout: TextIO | None = None,
+    stderr: TextIO | None = None,
+) -> int:
+    """Parse ``argv``, run the command in its own event loop, return the exit code.
+
+    Errors are printed on stderr without a traceback (with one under ``--debug``).
+    """
+    parser = build_parser()
+    parsed = _parse(parser, argv, stderr)
+    if isinstance(parsed, int):
+        return parsed
+    args = parsed
+    out = Output(json_mode=args.json, stdout=stdout, stderr=stderr)
+    serving = args.command == "emulator"
+    with _sdk_logging(out, args.debug):
+        try:
+            return int(anyio.run(partial(dispatch, args, out), backend="asyncio"))
+        except KeyboardInterrupt:
+            if serving:  # Ctrl-C is how a server is meant to stop
+                out.note("emulator stopped")
+                return ExitCode.OK
+            out.error("interrupted")
+            return ExitCode.INTERRUPTED
+        except Exception as exc:
+            return _report_error(exc, out, debug=args.debug)
+
+
+def _report_error(exc: BaseException, out: Output, *, debug: bool) -> int:
+    errors = list(leaf_errors(exc))
+    if any(isinstance(e, KeyboardInterrupt) for e in errors):
+        out.error("interrupted")
+        return ExitCode.INTERRUPTED
+    if debug:
+        out.stderr.write("".join(traceback.format_exception(exc)))
+        out.stderr.flush()
+    code = exit_code_for(errors[0])
+    for error in errors:
+        message, hint = describe(error)
+        out.error(message, hint)
+    return code

@@ -1,0 +1,84 @@
+"""``smartcar-async vehicle VEHICLE_ID``: one vehicle's description."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import Run, SyncRun
+
+from smartcar_async.testing import SmartcarEmulator
+
+pytestmark = pytest.mark.anyio
+
+
+async def test_table(cli: Run, use_emulator: SmartcarEmulator) -> None:
+    car = use_emulator.fleet()[0]
+
+    result = await cli("vehicle", car.vehicle_id)
+
+    assert result.code == 0
+    rows = dict(line.split(None, 1) for line in result.out.splitlines()[1:] if line.strip())
+    assert rows["id"].strip() == car.vehicle_id
+    assert rows["make"].strip() == car.make
+    assert rows["model"].strip() == car.model
+    assert rows["year"].strip() == str(car.year)  # no thousands separator in a year
+    assert rows["powertrain"].strip() == car.powertrain_type
+
+
+async def test_json(cli: Run, use_emulator: SmartcarEmulator) -> None:
+    car = use_emulator.fleet()[1]
+
+    result = await cli("vehicle", car.vehicle_id, "--json")
+
+    assert result.code == 0
+    assert result.json() == {
+        "id": car.vehicle_id,
+        "make": car.make,
+        "model": car.model,
+        "year": car.year,
+        "mode": "live",
+        "powertrain_type": car.powertrain_type,
+    }
+
+
+async def test_global_options_work_before_and_after_the_subcommand(
+    cli: Run, use_emulator: SmartcarEmulator
+) -> None:
+    car = use_emulator.fleet()[0]
+
+    before = await cli("--json", "vehicle", car.vehicle_id)
+    after = await cli("vehicle", car.vehicle_id, "--json")
+
+    assert before.code == after.code == 0
+    assert before.json() == after.json()
+
+
+async def test_unknown_vehicle_is_an_api_error(cli: Run, use_emulator: SmartcarEmulator) -> None:
+    result = await cli("vehicle", "00000000-0000-0000-0000-000000000000")
+
+    assert result.code == 1
+    assert result.out == ""
+    assert "NotFoundError" in result.err
+    assert "VEHICLE_NOT_FOUND" in result.err
+    assert "request id" in result.err
+    assert "Traceback" not in result.err
+
+
+async def test_bad_credentials_are_a_token_error(
+    cli: Run, use_emulator: SmartcarEmulator
+) -> None:
+    car = use_emulator.fleet()[0]
+
+    result = await cli("vehicle", car.vehicle_id, "--client-secret", "nope")
+
+    assert result.code == 4
+
+
+def test_usage_errors(cli_sync: SyncRun) -> None:
+    missing = cli_sync("vehicle")
+    # Refused before any request: an id must be one path segment.
+    traversal = cli_sync("--client-id", "client_x", "--client-secret", "s", "vehicle", "../x")
+
+    assert missing.code == 2
+    assert "VEHICLE_ID" in missing.err
+    assert traversal.code == 2
+    assert "path segment" in traversal.err

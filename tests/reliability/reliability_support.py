@@ -1,0 +1,129 @@
+"""What the reliability tests share: emulator clients, a clock that jumps, the report.
+
+Nothing here sleeps on the wall clock. The focused tests run on a `VirtualClock` that
+`autojump` moves to the next sleeper's deadline; only the socket tests (latency beyond
+a read timeout, the chaos soak) let real time pass, because httpx's timeouts are real.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Iterable
+from typing import Any
+
+import anyio
+import httpx
+import pytest
+
+from smartcar_async import RetryPolicy, SmartcarClient, VirtualClock
+from smartcar_async.testing import FleetEntry, SmartcarEmulator
+
+#: Bound, in seconds of wall time, on each focused async test.
+TIMEOUT = 15
+
+SIGNALS = "GET /vehicles/{id}/signals"
+VEHICLE = "GET /vehicles/{id}"
+LOCK = "POST /vehicles/{id}/commands/security/lock"
+TOKEN = "POST /oauth2/token"
+
+#: The documented defaults without jitter, so the delays slept are exact.
+EXACT_RETRY = RetryPolicy(jitter=0)
+
+
+class RecordingClock(VirtualClock):
+    """A `VirtualClock` that remembers every delay anybody slept on it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.slept: list[float] = []
+
+    async def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        await super().sleep(seconds)
+
+
+def bev(emulator: SmartcarEmulator) -> FleetEntry:
+    """A Tesla with every permission, plugged in, so every command can succeed."""
+    car = emulator.add_vehicle("Tesla", "Model 3", 2024, "BEV")
+    emulator.set_signal(car.vehicle_id, "charge-ischargingcableconnected", {"value": True})
+    return car
+
+
+def emulator_client(
+    emulator: SmartcarEmulator,
+    *,
+    clock: VirtualClock | None = None,
+    retry: RetryPolicy | None = None,
+    base_url: str | None = None,
+    **options: Any,
+) -> SmartcarClient:
+    """A client on the emulator: in-process, or over ``base_url`` from ``serve()``."""
+    kwargs = emulator.client_kwargs(base_url)
+    if clock is not None:
+        kwargs["clock"] = clock
+    return SmartcarClient(**kwargs, retry=retry or EXACT_RETRY, **options)
+
+
+async def _jump_forever(clock: VirtualClock) -> None:
+    while True:
+        await clock.wait_for_sleepers(1)
+        # Let every task that can run do so first: a sleeper that is about to be woken
+        # by something else should not make time jump.
+        await anyio.wait_all_tasks_blocked()
+        clock.advance_to_next()
+
+
+@contextlib.asynccontextmanager
+async def autojump(clock: VirtualClock) -> AsyncIterator[None]:
+    """Inside the block, whenever every task is blocked and someone sleeps on ``clock``,
+    time jumps to the earliest sleeper's deadline."""
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(_jump_forever, clock)
+        try:
+            yield
+        finally:
+            tg.cancel_scope.cancel()
+
+
+def report(capsys: pytest.CaptureFixture[str], title: str, lines: Iterable[str]) -> None:
+    """Print figures into the test run's output even though pytest captures it."""
+    with capsys.disabled():
+        print(f"\n== {title}")
+        for line in lines:
+            print(f"   {line}")
+
+
+def error_chain(error: BaseException) -> list[BaseException]:
+    """``error`` and every exception it was raised from or during."""
+    chain: list[BaseException] = []
+    current: BaseException | None = error
+    while current is not None and current not in chain:
+        chain.append(current)
+        current = current.__cause__ or current.__context__
+    return chain
+
+
+def no_connection_checked_out(http: httpx.AsyncClient) -> list[str]:
+    """Problems with the pool of the SDK's own client; empty when nothing is checked out.
+
+    The default transport counts requests holding a slot (``in_flight``); under it, each
+    shard's httpcore pool must have no request queued or assigned and every connection
+    idle or closed.
+    """
+    transport = http._transport  # the SDK's own client: its transport is the default one
+    problems: list[str] = []
+    in_flight = getattr(transport, "in_flight", None)
+    if in_flight is None:
+        return [f"not the default transport: {transport!r}"]
+    if in_flight:
+        problems.append(f"{in_flight} request(s) still hold a slot")
+    for shard in getattr(transport, "_shards", []):
+        pool = getattr(shard.transport, "_pool", None)
+        if pool is None:
+            continue
+        if pool._requests:
+            problems.append(f"{len(pool._requests)} request(s) still in a shard's pool")
+        for connection in pool.connections:
+            if not (connection.is_idle() or connection.is_closed()):
+                problems.append(f"connection not idle: {connection!r}")
+    return problems
