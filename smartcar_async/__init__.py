@@ -6,6 +6,8 @@ Examples:
     ...     signals = await client.vehicles.signals(vehicle_id, user_id=user_id)
 """
 
+import attrs as _attrs
+
 from . import signals, webhooks
 from ._auth import AccessToken, ClientCredentials, InMemoryTokenStore, TokenManager, TokenStore
 from ._client import SmartcarClient
@@ -120,11 +122,15 @@ __all__ = [
 ]
 
 # Public names read as smartcar_async.X in reprs and tracebacks, not as the private
-# module that happens to define them.
+# module that happens to define them. String annotations are resolved in the module
+# named by __module__, so an attrs class has its annotations resolved first, while
+# __module__ still names the module whose imports they refer to.
 for _name in __all__:
     _obj = globals()[_name]
     if isinstance(_obj, type) and _obj.__module__.startswith(
         ("smartcar_async._", "smartcar_async.resources.")
     ):
+        if _attrs.has(_obj):
+            _attrs.resolve_types(_obj)
         _obj.__module__ = __name__
 del _name, _obj

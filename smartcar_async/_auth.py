@@ -337,7 +337,7 @@ class TokenManager:
         status = response.status_code
         try:
             body = response.json()
-        except ValueError:
+        except (ValueError, RecursionError):  # not JSON; JSON nested past the limit
             body = None
         if not isinstance(body, dict):
             body = {}

@@ -229,7 +229,14 @@ def structure(data: object, cls: type[T]) -> T:
         return converter.structure(data, cls)
     except APIResponseError:
         raise
-    except (cattrs.BaseValidationError, KeyError, TypeError, ValueError, AttributeError) as exc:
+    except (
+        cattrs.BaseValidationError,
+        KeyError,
+        TypeError,
+        ValueError,
+        AttributeError,
+        OverflowError,  # int() of a float past its range: {"year": 1e400} decodes to inf
+    ) as exc:
         raise APIResponseError(
             f"response did not match the documented shape of {cls.__name__}: {exc!s:.200}"
         ) from None

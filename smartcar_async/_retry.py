@@ -18,15 +18,12 @@ from __future__ import annotations
 
 import contextvars
 import random
-from typing import TYPE_CHECKING
+from collections.abc import Callable
 
 import attrs
 import httpx
 
 from ._errors import parse_error_body, parse_retry_after
-
-if TYPE_CHECKING:
-    from collections.abc import Callable
 
 __all__ = ["RetryPolicy", "raise_vehicle_rate_limits"]
 

@@ -6,6 +6,7 @@ import argparse
 import contextlib
 import logging
 import math
+import os
 import sys
 import traceback
 from collections.abc import Awaitable, Callable, Iterator, Sequence
@@ -47,6 +48,7 @@ exit codes:
   5    connection: no answer from the API (refused, reset, timed out)
   70   internal error (a bug; rerun with --debug)
   130  interrupted (Ctrl-C)
+  141  stdout was closed early (piped into head, say)
 
 environment:
   SMARTCAR_CLIENT_ID, SMARTCAR_CLIENT_SECRET    the credentials
@@ -216,9 +218,9 @@ def build_parser() -> argparse.ArgumentParser:
     connections.add_argument("--vehicle-id", metavar="ID", help="only this vehicle's connections")
     connections.add_argument(
         "--mode",
-        choices=("live", "simulated", "all"),
+        choices=("live", "simulated"),
         default="live",
-        help="vehicle mode (default: live)",
+        help="live or simulated vehicles (default: live)",
     )
     connections.add_argument(
         "--page-size", metavar="N", type=_int_at_least(1), default=100, help="default: 100"
@@ -420,10 +422,32 @@ def run(
             return ExitCode.INTERRUPTED
         except Exception as exc:
             return _report_error(exc, out, debug=args.debug)
+        except BaseException as exc:
+            # A task group may wrap Ctrl-C in a BaseExceptionGroup; anything else
+            # (SystemExit, a group of those) is not ours to swallow.
+            if any(isinstance(e, KeyboardInterrupt) for e in leaf_errors(exc)):
+                out.error("interrupted")
+                return ExitCode.INTERRUPTED
+            raise
+
+
+def _stdout_closed(out: Output) -> int:
+    """The reader of stdout went away (``| head``): stop quietly, as other tools do."""
+    # Point stdout at /dev/null so the interpreter's final flush does not fail again.
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        fileno = out.stdout.fileno()  # a stream without a descriptor: nothing to redirect
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(devnull, fileno)
+        finally:
+            os.close(devnull)
+    return ExitCode.STDOUT_CLOSED
 
 
 def _report_error(exc: BaseException, out: Output, *, debug: bool) -> int:
     errors = list(leaf_errors(exc))
+    if any(isinstance(e, BrokenPipeError) for e in errors):
+        return _stdout_closed(out)
     if any(isinstance(e, KeyboardInterrupt) for e in errors):
         out.error("interrupted")
         return ExitCode.INTERRUPTED

@@ -19,7 +19,15 @@ from .._config import ENV_CLIENT_ID, resolve_urls
 from ..resources import CommandExecution, Connection, Vehicle
 from ..signals import Signal, Signals
 from ._exit import ExitCode
-from ._output import Output, format_seconds, format_value, iso, jsonable, key_value_table
+from ._output import (
+    Output,
+    format_seconds,
+    format_value,
+    iso,
+    jsonable,
+    key_value_table,
+    short_time,
+)
 
 __all__ = ["COMMANDS", "run_command", "run_connections", "run_signals", "run_token", "run_vehicle"]
 
@@ -91,12 +99,14 @@ def _wall_time_in(seconds: float) -> str:
 
 async def run_connections(args: argparse.Namespace, out: Output) -> int:
     """List connections, page by page, with a progress bar when there are several pages."""
-    mode = None if args.mode == "all" else args.mode
     connections: list[Connection] = []
     limit: int | None = args.limit
     async with make_client(args) as client:
         listing = client.connections.list(
-            user_id=args.user_id, vehicle_id=args.vehicle_id, mode=mode, page_size=args.page_size
+            user_id=args.user_id,
+            vehicle_id=args.vehicle_id,
+            mode=args.mode,
+            page_size=args.page_size,
         )
         with out.progress() as progress:
             task = progress.add_task("listing connections", total=None, status="")
@@ -114,8 +124,10 @@ async def run_connections(args: argparse.Namespace, out: Output) -> int:
         out.json(connections)
         return ExitCode.OK
     # Ids are what a user copies into the next command: never cut or folded. On a
-    # narrow terminal the connection id (needed by no other subcommand) gives way.
-    wide = out.out.width >= 160
+    # narrow terminal the connection id (needed by no other subcommand) and then the
+    # permission count give way.
+    width = out.out.width
+    wide = width >= 160
     table = Table(
         title=f"{len(connections):,} connections",
         title_justify="left",
@@ -125,17 +137,15 @@ async def run_connections(args: argparse.Namespace, out: Output) -> int:
     )
     table.add_column("vehicle", no_wrap=True, min_width=36)
     table.add_column("user", no_wrap=True, min_width=36)
-    table.add_column("vehicle is")
-    table.add_column("permissions", justify="right")
+    table.add_column("make, model, year")
+    if width >= 130:
+        table.add_column("permissions", justify="right")
     if wide:
         table.add_column("connection", no_wrap=True, min_width=36)
     for connection in connections:
-        cells = [
-            connection.vehicle_id,
-            connection.user_id,
-            _describe_vehicle(connection),
-            str(len(connection.permissions)),
-        ]
+        cells = [connection.vehicle_id, connection.user_id, _describe_vehicle(connection)]
+        if width >= 130:
+            cells.append(str(len(connection.permissions)))
         if wide:
             cells.append(connection.id)
         table.add_row(*cells)
@@ -203,7 +213,7 @@ def _signal_value(signal: Signal) -> str:
         return f"{text} {unit}" if unit else text
     data = signal_json(signal)["body"]
     text = format_value(data)
-    return text if len(text) <= 80 else text[:79] + "…"
+    return text if len(text) <= 60 else text[:59] + "…"
 
 
 def _status_cell(signal: Signal) -> Text:
@@ -246,8 +256,8 @@ async def run_signals(args: argparse.Namespace, out: Output) -> int:
         v = signals.vehicle
         title += " (" + " ".join(str(p) for p in (v.make, v.model, v.year) if p) + ")"
     table = Table(title=title, title_justify="left")
-    table.add_column("signal", no_wrap=True)
-    table.add_column("value", overflow="fold")
+    table.add_column("signal", overflow="fold")
+    table.add_column("value", overflow="fold", min_width=24)
     table.add_column("status")
     table.add_column("updated by the vehicle", no_wrap=True)
     for signal in sorted(signals.values(), key=lambda s: s.code):
@@ -255,7 +265,7 @@ async def run_signals(args: argparse.Namespace, out: Output) -> int:
             signal.full_name or signal.code,
             _signal_value(signal),
             _status_cell(signal),
-            iso(signal.oem_updated_at) or "—",
+            short_time(signal.oem_updated_at),
         )
     out.print(table)
     return ExitCode.OK

@@ -35,6 +35,7 @@ class ExitCode(enum.IntEnum):
     CONNECTION = 5  # no answer from the API or the token endpoint: refused, reset, timed out
     INTERNAL = 70  # a bug in the CLI or the SDK (EX_SOFTWARE); rerun with --debug
     INTERRUPTED = 130  # Ctrl-C (128 + SIGINT)
+    STDOUT_CLOSED = 141  # the reader of stdout went away, like a tool killed by SIGPIPE
 
 
 class CLIError(Exception):

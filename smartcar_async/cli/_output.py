@@ -31,6 +31,7 @@ __all__ = [
     "iso",
     "jsonable",
     "key_value_table",
+    "short_time",
 ]
 
 # Piped output is read by grep and friends: never cut an id because the terminal is
@@ -134,6 +135,13 @@ def iso(value: _dt.datetime | None) -> str | None:
     return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 
+def short_time(value: _dt.datetime | None) -> str:
+    """``2026-05-01 09:30:12Z``: a timestamp for a table cell, to the second, in UTC."""
+    if value is None:
+        return "—"
+    return value.astimezone(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%SZ")
+
+
 def format_number(value: float | int | None, digits: int = 1) -> str:
     """``1,234`` or ``12.5``; an em dash for nothing."""
     if value is None or (isinstance(value, float) and not math.isfinite(value)):
@@ -167,7 +175,9 @@ def format_value(value: object) -> str:
     if isinstance(value, int):
         return str(value)  # no thousands separator: years, ids and codes are ints too
     if isinstance(value, float):
-        return repr(round(value, 3)) if math.isfinite(value) else "—"
+        if not math.isfinite(value):
+            return "—"
+        return str(int(value)) if value.is_integer() else repr(round(value, 3))
     if isinstance(value, _dt.datetime):
         return iso(value) or "—"
     if isinstance(value, str):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import shlex
+import socket
 from contextlib import AsyncExitStack
 
 import anyio
@@ -18,7 +19,7 @@ from .._config import (
     ENV_VEHICLE_API_URL,
 )
 from ..testing import SmartcarEmulator
-from ._exit import CLIError, ExitCode
+from ._exit import CLIError, ExitCode, leaf_errors
 from ._output import Output
 
 __all__ = ["emulator_environment", "require_uvicorn", "serve_emulator"]
@@ -34,6 +35,26 @@ def require_uvicorn() -> None:
             ExitCode.CONFIGURATION,
             hint="pip install 'smartcar-async[cli]'",
         )
+
+
+def _port_error(port: int, error: OSError) -> CLIError:
+    return CLIError(
+        f"cannot listen on {HOST}:{port}: {error.strerror or error}",
+        ExitCode.CONFIGURATION,
+        hint="pick another --port, or --port 0 for any free one",
+    )
+
+
+def _check_port(port: int) -> None:
+    """Raise `CLIError` if ``HOST:port`` cannot be bound (the same options as serve())."""
+    if port == 0:
+        return
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((HOST, port))
+        except OSError as error:
+            raise _port_error(port, error) from error
 
 
 def emulator_environment(emulator: SmartcarEmulator, base_url: str) -> dict[str, str]:
@@ -63,15 +84,19 @@ async def serve_emulator(
     emulator = SmartcarEmulator(
         vehicles=args.vehicles, seed=args.seed, token_lifetime=args.token_lifetime
     )
+    # Probed first: serve() leaves its socket to the garbage collector when the bind
+    # fails, and a clear message beats a ResourceWarning.
+    _check_port(args.port)
     async with AsyncExitStack() as stack:
         try:
             base_url = await stack.enter_async_context(emulator.serve(host=HOST, port=args.port))
-        except OSError as exc:
-            raise CLIError(
-                f"cannot listen on {HOST}:{args.port}: {exc.strerror or exc}",
-                ExitCode.CONFIGURATION,
-                hint="pick another --port, or --port 0 for any free one",
-            ) from exc
+        except Exception as exc:
+            # Taken between the probe and the bind. The OSError comes out of serve()'s
+            # task group, possibly wrapped in an exception group.
+            failure = next(iter(leaf_errors(exc)))
+            if not isinstance(failure, OSError):
+                raise
+            raise _port_error(args.port, failure) from exc
         environment = emulator_environment(emulator, base_url)
         fleet = emulator.fleet()
         example = fleet[0] if fleet else None

@@ -84,7 +84,9 @@ def read_json(response: httpx.Response) -> Any:
     """The decoded JSON body of a 2xx response, or `APIResponseError`."""
     try:
         return response.json()
-    except ValueError:  # JSONDecodeError and UnicodeDecodeError both are
+    # JSONDecodeError and UnicodeDecodeError are ValueErrors; RecursionError is JSON
+    # nested deeper than the interpreter's recursion limit ("[" * 100_000).
+    except (ValueError, RecursionError):
         raise APIResponseError(
             f"expected a JSON body, got {response.content[:80]!r}",
             status_code=response.status_code,

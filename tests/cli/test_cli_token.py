@@ -55,9 +55,7 @@ async def test_show_token_prints_a_token_the_api_accepts(
     assert "hidden" not in table.out
 
 
-async def test_bad_credentials_are_a_token_error(
-    cli: Run, use_emulator: SmartcarEmulator
-) -> None:
+async def test_bad_credentials_are_a_token_error(cli: Run, use_emulator: SmartcarEmulator) -> None:
     result = await cli("--client-secret", "wrong", "token", "--json")
 
     assert result.code == 4

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
-import pytest
-from conftest import Run, SyncRun
+import io
+from functools import partial
 
+import anyio
+import pytest
+from conftest import TIMEOUT, Run, SyncRun
+
+from smartcar_async.cli._app import run
 from smartcar_async.testing import SmartcarEmulator
 
 pytestmark = pytest.mark.anyio
@@ -63,9 +68,7 @@ async def test_unknown_vehicle_is_an_api_error(cli: Run, use_emulator: SmartcarE
     assert "Traceback" not in result.err
 
 
-async def test_bad_credentials_are_a_token_error(
-    cli: Run, use_emulator: SmartcarEmulator
-) -> None:
+async def test_bad_credentials_are_a_token_error(cli: Run, use_emulator: SmartcarEmulator) -> None:
     car = use_emulator.fleet()[0]
 
     result = await cli("vehicle", car.vehicle_id, "--client-secret", "nope")
@@ -82,3 +85,26 @@ def test_usage_errors(cli_sync: SyncRun) -> None:
     assert "VEHICLE_ID" in missing.err
     assert traversal.code == 2
     assert "path segment" in traversal.err
+
+
+class _ClosedPipe(io.StringIO):
+    """stdout whose reader went away (``smartcar-async ... | head``)."""
+
+    def write(self, text: str) -> int:
+        raise BrokenPipeError(32, "Broken pipe")
+
+
+async def test_a_closed_stdout_ends_quietly(use_emulator: SmartcarEmulator) -> None:
+    car = use_emulator.fleet()[0]
+    stderr = io.StringIO()
+
+    with anyio.fail_after(TIMEOUT):
+        code = await anyio.to_thread.run_sync(
+            partial(
+                run, ["vehicle", car.vehicle_id, "--json"], stdout=_ClosedPipe(), stderr=stderr
+            ),
+            abandon_on_cancel=True,
+        )
+
+    assert code == 141
+    assert stderr.getvalue() == ""

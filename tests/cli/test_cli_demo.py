@@ -1,0 +1,120 @@
+"""``smartcar-async demo``: the fleet job against the emulator, and its summary."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import Run, SyncRun
+
+from smartcar_async.cli._demo import percentile
+
+pytestmark = pytest.mark.anyio
+
+LOCK_ROUTE = "POST /vehicles/{id}/commands/security/lock"
+SIGNALS_ROUTE = "GET /vehicles/{id}/signals"
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    # The demo serves and drives its own emulator in the worker thread's own asyncio
+    # loop; the test's loop only waits for the thread. Running it on trio as well
+    # would test nothing new and double the suite's slowest tests.
+    return "asyncio"
+
+
+async def test_json_summary_agrees_with_the_emulator(cli: Run) -> None:
+    result = await cli("demo", "--vehicles", "50", "--concurrency", "10", "--seed", "3", "--json")
+
+    assert result.code == 0, result.err
+    s = result.json()
+    reads, commands, traffic, trouble, fleet = (
+        s["reads"], s["commands"], s["traffic"], s["trouble"], s["fleet"]
+    )  # fmt: skip
+    assert (s["vehicles"], s["concurrency"], s["seed"]) == (50, 10, 3)
+    assert s["connections"] == {"listed": 50, "pages": 1, "seconds": s["connections"]["seconds"]}
+
+    # Every vehicle is read or has a failure, and the failures are the asleep ones.
+    assert reads["succeeded"] + reads["failed"] == 50
+    assert trouble["asleep"] == reads["failed"] == 1
+    assert reads["failures"] == {"VehicleStateError": 1}
+    assert reads["errors"] == [
+        {"error": "VehicleStateError", "code": "VEHICLE_STATE:ASLEEP", "count": 1}
+    ]
+
+    # The per-vehicle 429 was waited out and retried; the app-wide one retried by the SDK.
+    assert trouble["rate_limited_vehicles"] == trouble["vehicle_rate_limits"] == 1
+    assert reads["rate_limit_retries"] == 1
+    assert trouble["app_wide_rate_limits"] == 1
+    assert reads["attempts"] == 50 + reads["rate_limit_retries"]
+    assert traffic["requests"][SIGNALS_ROUTE] == reads["attempts"] + 1
+    assert traffic["statuses"]["429"] == 2
+
+    # The token lived two seconds and the app-wide pause alone lasts one: it was renewed.
+    assert traffic["token_requests"] >= 2
+    assert traffic["requests"]["POST /oauth2/token"] == traffic["token_requests"]
+    assert traffic["http_requests"] == sum(traffic["requests"].values())
+    assert traffic["per_second"] > 0
+
+    # Locks: one per vehicle read as unlocked; the ones that dozed off refused.
+    assert commands["sent"] == fleet["unlocked_before"] == traffic["requests"][LOCK_ROUTE]
+    assert commands["succeeded"] + commands["failed"] == commands["sent"]
+    assert commands["failed"] == trouble["dozed_off"] >= 1
+    assert commands["failures"] == {"VehicleStateError": trouble["dozed_off"]}
+    assert traffic["statuses"]["409"] == reads["failed"] + commands["failed"]
+    assert fleet["locked_after"] == fleet["locked_before"] + commands["succeeded"]
+    assert fleet["locked_before"] + fleet["unlocked_before"] <= reads["succeeded"]
+
+    # The fleet picture covers the fleet.
+    assert sum(fleet["powertrain"].values()) == 50
+    assert 0 < sum(fleet["state_of_charge"].values()) <= reads["succeeded"]
+    assert list(fleet["state_of_charge"]) == [f"{n}-{n + 10}" for n in range(0, 100, 10)]
+
+    latency = reads["latency"]
+    assert 0 < latency["p50_ms"] <= latency["p90_ms"] <= latency["p99_ms"] <= latency["max_ms"]
+    # The read that met the app-wide 429 waited out its one-second Retry-After.
+    assert latency["max_ms"] >= 990
+
+
+async def test_table(cli: Run) -> None:
+    result = await cli("demo", "--vehicles", "20", "--concurrency", "5")
+
+    assert result.code == 0, result.err
+    out = result.out
+    assert out.startswith("smartcar-async demo: 20 vehicles, concurrency 5, seed 1")
+    for heading in (
+        "What happened",
+        "Failures by error",
+        "Traffic",
+        "State of charge",
+        "Powertrain",
+    ):
+        assert heading in out
+    assert "20 connections on 1 pages" in out
+    assert "VEHICLE_STATE:ASLEEP" in out
+    assert "token requests" in out
+    assert "p50" in out
+    assert "p99" in out
+    assert "█" in out
+    # Progress goes to stderr, never into the result.
+    assert "listed 20 connections" in result.err
+    assert "listed" not in out
+
+
+def test_usage_errors(cli_sync: SyncRun) -> None:
+    for argv in (
+        ["demo", "--vehicles", "0"],
+        ["demo", "--concurrency", "0"],
+        ["demo", "--seed", "one"],
+    ):
+        result = cli_sync(*argv)
+        assert result.code == 2, argv
+        assert result.out == ""
+
+
+def test_percentile_is_nearest_rank() -> None:
+    values = [float(n) for n in range(1, 101)]
+
+    assert percentile(values, 0.50) == 50
+    assert percentile(values, 0.90) == 90
+    assert percentile(values, 0.99) == 99
+    assert percentile([7.0], 0.99) == 7
+    assert percentile([], 0.5) == 0
