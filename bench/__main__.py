@@ -14,13 +14,22 @@ import sys
 
 SCENARIOS = {
     "throughput": "bench.throughput:main",
+    # Issue 8: clients compared (SDK, raw httpx/aiohttp, official package), recorded.
+    "reads": "bench.reads:main",
+    "token_storm": "bench.token_storm:main",
+    "parse_cost": "bench.parse_cost:main",
+    "fanout": "bench.fanout:main",
+    "http2": "bench.http2:main",
+    "all": "bench.all:main",
 }
 
 
 def main(argv: list[str] | None = None) -> int:
     """Dispatch to the scenario named by the first argument."""
     args = sys.argv[1:] if argv is None else argv
-    if not args or args[0] not in SCENARIOS:
+    if not args or args[0].startswith("-"):
+        args = ["all", *args]  # `python -m bench [--quick]` (and `nox -s bench`): everything
+    if args[0] not in SCENARIOS:
         print(f"usage: python -m bench {{{','.join(SCENARIOS)}}} [options]", file=sys.stderr)
         return 2
     module_name, func_name = SCENARIOS[args[0]].split(":")

@@ -25,11 +25,15 @@ from dataclasses import dataclass
 from typing import Any
 
 __all__ = [
+    "DEFAULT_OUT",
     "REPO_ROOT",
     "VEHICLE_ID",
     "USER_ID",
     "EmulatorServer",
+    "Timer",
     "canned_server",
+    "child_result",
+    "command_line",
     "emulator_server",
     "interleave",
     "latency_summary",
@@ -146,7 +150,9 @@ def run_child(scenario: str, args: Sequence[str], *, timeout: float = 600.0) -> 
 
 
 @contextlib.contextmanager
-def server_process(argv: Sequence[str], *, env: dict[str, str] | None = None) -> Iterator[list[str]]:
+def server_process(
+    argv: Sequence[str], *, env: dict[str, str] | None = None
+) -> Iterator[list[str]]:
     """Start ``python <argv...>``; wait for its ``READY ...`` line; yield the words after it."""
     process = subprocess.Popen(
         [sys.executable, *argv],

@@ -9,7 +9,7 @@ Three routes outside the API, for the harness:
 
 | request | answer |
 | --- | --- |
-| ``GET /__bench__/info`` | ``{"client_id", "client_secret", "fleet": [[vehicle_id, user_id], ...]}`` |
+| ``GET /__bench__/info`` | ``client_id``, ``client_secret``, ``fleet`` (vehicle, user pairs) |
 | ``GET /__bench__/stats`` | `EmulatorStats.as_dict()` |
 | ``POST /__bench__/reset`` | zeroes the counters |
 

@@ -68,9 +68,12 @@ _NOT_ASYNCIO = (
     "ShardedTransport()."
 )
 
-# httpx sets these itself; aiohttp must not add its own (e.g. Content-Type:
-# application/octet-stream on a POST whose caller chose no content type).
-_SKIP_AUTO_HEADERS = ("Accept", "Accept-Encoding", "User-Agent", "Content-Type")
+# Headers aiohttp adds when a request lacks them. httpx normally sets the first three;
+# aiohttp must never add its own (a caller who removed User-Agent meant it, and a POST
+# whose caller chose no content type must not get application/octet-stream). They are
+# skipped per request and only when missing: a skip list costs aiohttp work per request.
+_AUTO_HEADERS = ("Accept", "Accept-Encoding", "User-Agent")
+_BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 
 _HTTP_11 = b"HTTP/1.1"
 _HTTP_10 = b"HTTP/1.0"
@@ -235,7 +238,6 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             cookie_jar=aiohttp.DummyCookieJar(),
             auto_decompress=False,
             trust_env=False,
-            skip_auto_headers=_SKIP_AUTO_HEADERS,
             timeout=aiohttp.ClientTimeout(total=None),
         )
         self._session, self._loop = session, loop
@@ -313,6 +315,13 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
                 "allow_redirects": False,
                 "timeout": self._client_timeout(timeouts),
             }
+            skip = [name for name in _AUTO_HEADERS if name not in headers]
+            if "Content-Type" not in headers and (
+                data is not None or request.method in _BODY_METHODS
+            ):
+                skip.append("Content-Type")
+            if skip:
+                kwargs["skip_auto_headers"] = skip
             sni = request.extensions.get("sni_hostname")
             if sni is not None:
                 kwargs["server_hostname"] = sni

@@ -1051,6 +1051,12 @@ async def test_aiohttp_leaves_headers_cookies_and_decoding_to_httpx() -> None:
                 assert "content-type" not in names
                 assert dict(sent)["user-agent"].startswith("python-httpx/")
 
+                # A header the caller removed stays removed.
+                request = client.build_request("GET", f"{server.url}/headers")
+                del request.headers["user-agent"]
+                await client.send(request)
+                assert "user-agent" not in [k for k, _ in server.seen[-1][2]]
+
                 # gzip decoded once, by httpx.
                 response = await client.get(f"{server.url}/gzip")
                 assert response.text == "hello gzip"

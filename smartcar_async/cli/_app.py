@@ -44,8 +44,8 @@ exit codes:
   1    the API answered with an error (4xx/5xx, a failed command)
   2    usage: bad arguments
   3    configuration: missing or bad credentials or URLs, a port in use
-  4    the token endpoint refused the credentials or failed
-  5    connection: no answer from the API (refused, reset, timed out)
+  4    token: the token endpoint refused the credentials or answered an error
+  5    connection: no answer from the API or the token endpoint
   70   internal error (a bug; rerun with --debug)
   130  interrupted (Ctrl-C)
   141  stdout was closed early (piped into head, say)
@@ -114,6 +114,17 @@ def _positive(text: str) -> float:
         raise argparse.ArgumentTypeError(f"must be a number above 0, got {text}")
     return value
 
+
+_COMMAND_HELP = {
+    "lock": "lock the doors",
+    "unlock": "unlock the doors",
+    "start-charge": "start charging (the cable must be plugged in)",
+    "stop-charge": "stop charging",
+    "set-charge-limit": "set the charge limit (--percent 50..100)",
+    "set-destination": "send a destination to the navigation (--latitude, --longitude)",
+    "open-charge-port": "open the charge port",
+    "close-charge-port": "close the charge port",
+}
 
 # -- the parser ---------------------------------------------------------------------------------
 
@@ -255,7 +266,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     names = command.add_subparsers(dest="command_name", metavar="NAME", required=True)
     for name in COMMANDS:
-        one = _subparser(names, name, run_command, f"{name.replace('-', ' ')}")
+        one = _subparser(names, name, run_command, _COMMAND_HELP[name])
         one.add_argument("vehicle_id", metavar="VEHICLE_ID")
         one.add_argument(
             "--user-id", metavar="ID", required=True, help="the user who connected the vehicle"
@@ -383,11 +394,17 @@ def _sdk_logging(out: Output, debug: bool) -> Iterator[None]:
 
 
 def _parse(
-    parser: argparse.ArgumentParser, argv: Sequence[str] | None, stderr: TextIO | None
+    parser: argparse.ArgumentParser,
+    argv: Sequence[str] | None,
+    stdout: TextIO | None,
+    stderr: TextIO | None,
 ) -> argparse.Namespace | int:
-    target = stderr if stderr is not None else sys.stderr
+    # argparse prints help and usage errors on sys.stdout/sys.stderr itself.
     try:
-        with contextlib.redirect_stderr(target):
+        with (
+            contextlib.redirect_stdout(stdout if stdout is not None else sys.stdout),
+            contextlib.redirect_stderr(stderr if stderr is not None else sys.stderr),
+        ):
             return parser.parse_args(argv)
     except SystemExit as exit:  # --help, --version (0) or a usage error (2)
         code = exit.code
@@ -405,7 +422,7 @@ def run(
     Errors are printed on stderr without a traceback (with one under ``--debug``).
     """
     parser = build_parser()
-    parsed = _parse(parser, argv, stderr)
+    parsed = _parse(parser, argv, stdout, stderr)
     if isinstance(parsed, int):
         return parsed
     args = parsed

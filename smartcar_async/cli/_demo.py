@@ -436,8 +436,9 @@ async def _read_signals(
             latencies.append(time.perf_counter() - began)
         soc = signals.value(STATE_OF_CHARGE)
         locked = signals.value(IS_LOCKED)
+        number = isinstance(soc, (int, float)) and not isinstance(soc, bool)
         return _Facts(
-            soc=float(soc) if isinstance(soc, (int, float)) and not isinstance(soc, bool) else None,
+            soc=float(soc) if number and math.isfinite(soc) else None,
             locked=locked if isinstance(locked, bool) else None,
         )
 

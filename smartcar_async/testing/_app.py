@@ -182,6 +182,24 @@ def _protocol_class() -> type[Any]:
     return DroppingH11Protocol
 
 
+def _listening_socket(host: str, port: int) -> socket.socket:
+    # proto=IPPROTO_TCP matters: asyncio turns Nagle off only on sockets that say they
+    # are TCP, and with Nagle on every response waits ~40 ms for a delayed ACK.
+    sock = socket.socket(
+        socket.AF_INET6 if ":" in host else socket.AF_INET,
+        socket.SOCK_STREAM,
+        socket.IPPROTO_TCP,
+    )
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(1024)
+    except OSError:
+        sock.close()  # a port in use must not leak the socket as well
+        raise
+    return sock
+
+
 @asynccontextmanager
 async def serve(handle: Handler, *, host: str = "127.0.0.1", port: int = 0) -> AsyncIterator[str]:
     """Serve ``handle`` over HTTP/1.1 on ``host:port`` (0 = a free port); yield the base URL."""
@@ -192,6 +210,9 @@ async def serve(handle: Handler, *, host: str = "127.0.0.1", port: int = 0) -> A
             "serving the emulator needs uvicorn: pip install 'smartcar-async[emulator]'"
         ) from error
 
+    # Bound before the portal's task group starts, so that a port in use raises a plain
+    # OSError rather than one wrapped in an exception group.
+    sock = _listening_socket(host, port)
     async with anyio.from_thread.BlockingPortal() as portal:
 
         async def handle_in_owner(request: EmuRequest) -> EmuResponse:
@@ -202,16 +223,6 @@ async def serve(handle: Handler, *, host: str = "127.0.0.1", port: int = 0) -> A
             return await _in_owner(portal, collect_here, response)
 
         app = EmulatorASGIApp(handle_in_owner, collect_in_owner)
-        # proto=IPPROTO_TCP matters: asyncio turns Nagle off only on sockets that say
-        # they are TCP, and with Nagle on every response waits ~40 ms for a delayed ACK.
-        sock = socket.socket(
-            socket.AF_INET6 if ":" in host else socket.AF_INET,
-            socket.SOCK_STREAM,
-            socket.IPPROTO_TCP,
-        )
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((host, port))
-        sock.listen(1024)
         bound_port = sock.getsockname()[1]
         config = uvicorn.Config(
             app,

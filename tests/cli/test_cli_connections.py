@@ -44,7 +44,7 @@ async def test_json(cli: Run, use_emulator: SmartcarEmulator) -> None:
     assert "raw" not in first
 
 
-async def test_filters_and_limit(cli: Run, use_emulator: SmartcarEmulator) -> None:
+async def test_filters_limit_and_mode(cli: Run, use_emulator: SmartcarEmulator) -> None:
     car = use_emulator.fleet()[2]
 
     by_user = (await cli("connections", "--json", "--user-id", car.user_id)).json()
@@ -56,8 +56,6 @@ async def test_filters_and_limit(cli: Run, use_emulator: SmartcarEmulator) -> No
     assert [c["id"] for c in by_vehicle] == [car.connection_id]
     assert len(limited) == 3
 
-
-async def test_simulated_mode(cli: Run, use_emulator: SmartcarEmulator) -> None:
     simulated = use_emulator.add_vehicle("Kia", "EV9", 2025, "BEV", mode="simulated")
 
     live = (await cli("connections", "--json")).json()

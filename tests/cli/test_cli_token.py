@@ -43,16 +43,11 @@ async def test_json(cli: Run, use_emulator: SmartcarEmulator, base_url: str) -> 
     assert 0 < data["expires_in"] <= 3600
     assert data["expires_at"].endswith("Z")
 
-
-async def test_show_token_prints_a_token_the_api_accepts(
-    cli: Run, use_emulator: SmartcarEmulator
-) -> None:
-    result = await cli("token", "--json", "--show-token")
-
-    assert result.code == 0
-    assert result.json()["access_token"]
+    shown = await cli("token", "--json", "--show-token")
+    assert shown.json()["access_token"]
     table = await cli("token", "--show-token")
     assert "hidden" not in table.out
+    assert shown.json()["access_token"] not in table.out  # a new token each run
 
 
 async def test_bad_credentials_are_a_token_error(cli: Run, use_emulator: SmartcarEmulator) -> None:
@@ -63,6 +58,11 @@ async def test_bad_credentials_are_a_token_error(cli: Run, use_emulator: Smartca
     assert "invalid_client" in result.err
     assert "Traceback" not in result.err
     assert "wrong" not in result.err
+
+    debug = await cli("--client-secret", "wrong", "token", "--debug")
+    assert debug.code == 4
+    assert "Traceback" in debug.err
+    assert "TokenError" in debug.err
 
 
 def test_missing_credentials_are_a_configuration_error(cli_sync: SyncRun) -> None:
@@ -104,11 +104,3 @@ def test_usage_error(cli_sync: SyncRun) -> None:
 
     assert result.code == 2
     assert "usage:" in result.err
-
-
-async def test_debug_prints_the_traceback(cli: Run, use_emulator: SmartcarEmulator) -> None:
-    result = await cli("--client-secret", "wrong", "token", "--debug")
-
-    assert result.code == 4
-    assert "Traceback" in result.err
-    assert "TokenError" in result.err

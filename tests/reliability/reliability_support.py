@@ -103,27 +103,27 @@ def error_chain(error: BaseException) -> list[BaseException]:
     return chain
 
 
-def no_connection_checked_out(http: httpx.AsyncClient) -> list[str]:
-    """Problems with the pool of the SDK's own client; empty when nothing is checked out.
+def pool_state(http: httpx.AsyncClient) -> tuple[int, list[str]]:
+    """(connections inspected, problems) for the pool of the SDK's own client.
 
-    The default transport counts requests holding a slot (``in_flight``); under it, each
-    shard's httpcore pool must have no request queued or assigned and every connection
-    idle or closed.
+    Nothing is checked out when the default transport has no request holding a slot
+    (``in_flight``), and under it every shard's httpcore pool has no request queued or
+    assigned and every connection is idle or closed.
     """
     transport = http._transport  # the SDK's own client: its transport is the default one
-    problems: list[str] = []
     in_flight = getattr(transport, "in_flight", None)
     if in_flight is None:
-        return [f"not the default transport: {transport!r}"]
+        return 0, [f"not the default transport: {transport!r}"]
+    problems: list[str] = []
     if in_flight:
         problems.append(f"{in_flight} request(s) still hold a slot")
-    for shard in getattr(transport, "_shards", []):
-        pool = getattr(shard.transport, "_pool", None)
-        if pool is None:
-            continue
+    inspected = 0
+    for shard in transport._shards:
+        pool = shard.transport._pool  # httpx.AsyncHTTPTransport -> httpcore pool
         if pool._requests:
             problems.append(f"{len(pool._requests)} request(s) still in a shard's pool")
         for connection in pool.connections:
+            inspected += 1
             if not (connection.is_idle() or connection.is_closed()):
                 problems.append(f"connection not idle: {connection!r}")
-    return problems
+    return inspected, problems

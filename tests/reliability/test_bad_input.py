@@ -18,6 +18,7 @@ Hypothesis runs derandomized (the same examples every run) and without a databas
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import json
 import math
@@ -59,7 +60,7 @@ FUZZ = settings(
     derandomize=True,
     database=None,
     deadline=None,
-    max_examples=150,
+    max_examples=100,
     suppress_health_check=[HealthCheck.too_slow],
 )
 E2E_FUZZ = settings(FUZZ, max_examples=25)
@@ -89,13 +90,35 @@ KEYS = [
 ]  # fmt: skip
 TEXTS = st.sampled_from(
     [
-        "", "signal", "signals", "vehicle", "connection", "command-execution", "SUCCESS",
-        "FAILURE", "ERROR", "PENDING", "VEHICLE_STATE", "RATE_LIMIT", "SMARTCAR_API",
-        "VEHICLE", "VERIFY", "VEHICLE_STATE", "VEHICLE_ERROR", "UNAVAILABLE",
-        "tractionbattery-stateofcharge", "TractionBattery.StateOfCharge", "2025-07-09T23:36:58Z",
-        "1752104218549", "²", "9" * 40, "true", "false", "NaN",
+        "",
+        "signal",
+        "signals",
+        "vehicle",
+        "connection",
+        "command-execution",
+        "SUCCESS",
+        "FAILURE",
+        "ERROR",
+        "PENDING",
+        "VEHICLE_STATE",
+        "RATE_LIMIT",
+        "SMARTCAR_API",
+        "VEHICLE",
+        "VERIFY",
+        "VEHICLE_STATE",
+        "VEHICLE_ERROR",
+        "UNAVAILABLE",
+        "tractionbattery-stateofcharge",
+        "TractionBattery.StateOfCharge",
+        "2025-07-09T23:36:58Z",
+        "1752104218549",
+        "²",
+        "9" * 40,
+        "true",
+        "false",
+        "NaN",
     ]
-) | st.text(max_size=20)  # fmt: skip
+) | st.text(max_size=20)
 SCALARS = (
     st.none()
     | st.booleans()
@@ -105,23 +128,36 @@ SCALARS = (
 )
 JSON = st.recursive(
     SCALARS,
-    lambda children: st.lists(children, max_size=4)
-    | st.dictionaries(st.sampled_from(KEYS) | st.text(max_size=8), children, max_size=6),
+    lambda children: (
+        st.lists(children, max_size=4)
+        | st.dictionaries(st.sampled_from(KEYS) | st.text(max_size=8), children, max_size=6)
+    ),
     max_leaves=30,
 )
 OBJECTS = st.dictionaries(st.sampled_from(KEYS), JSON, max_size=8)
 # JSON:API-looking resources and envelopes, besides anything at all.
+RELATIONSHIPS = st.dictionaries(st.sampled_from(KEYS), JSON, max_size=3)
 RESOURCES = st.fixed_dictionaries(
-    {}, optional={"id": SCALARS, "type": TEXTS, "attributes": OBJECTS, "meta": OBJECTS,
-                  "relationships": st.dictionaries(st.sampled_from(KEYS), JSON, max_size=3),
-                  "links": OBJECTS}  # fmt: skip
+    {},
+    optional={
+        "id": SCALARS,
+        "type": TEXTS,
+        "attributes": OBJECTS,
+        "meta": OBJECTS,
+        "relationships": RELATIONSHIPS,
+        "links": OBJECTS,
+    },
 )
 PAYLOADS = (
     JSON
     | RESOURCES
     | st.builds(lambda r: {"data": r}, RESOURCES)
-    | st.builds(lambda rs, m, li: {"data": rs, "meta": m, "links": li},
-                st.lists(RESOURCES, max_size=3), OBJECTS, OBJECTS)  # fmt: skip
+    | st.builds(
+        lambda rs, m, li: {"data": rs, "meta": m, "links": li},
+        st.lists(RESOURCES, max_size=3),
+        OBJECTS,
+        OBJECTS,
+    )
     | st.builds(lambda es: {"errors": es}, st.lists(OBJECTS, max_size=3))
 )
 # Around and past the recursion limit (1000): deeper only costs time.
@@ -141,10 +177,9 @@ def _only(
     fn: Callable[..., object],
     *args: Any,
 ) -> None:
-    try:
+    """Call ``fn``; an error of the ``allowed`` kind is fine, any other fails the test."""
+    with contextlib.suppress(allowed):
         fn(*args)
-    except allowed:
-        pass
 
 
 # -- parsers ---------------------------------------------------------------------------------
@@ -166,7 +201,8 @@ def test_error_bodies_always_give_a_typed_error(
     assert isinstance(error, APIStatusError)
     assert error.status_code == status
     assert len(str(error)) < 1000
-    assert error.retry_after is None or (math.isfinite(error.retry_after) and error.retry_after >= 0)
+    retry_after = error.retry_after
+    assert retry_after is None or (math.isfinite(retry_after) and retry_after >= 0)
 
 
 PARSERS: dict[str, Callable[[Any], object]] = {
@@ -199,9 +235,14 @@ def test_command_answers_raise_only_smartcar_errors(status: int, body: bytes) ->
     _only(SmartcarError, parse_command_response, response)
 
 
+def _as_event(payload: Any) -> bytes:
+    if isinstance(payload, dict):
+        payload = {"eventType": "VEHICLE_STATE", **payload}
+    return json.dumps(payload).encode()
+
+
 @FUZZ
-@given(body=BODIES | PAYLOADS.map(lambda p: json.dumps({"eventType": "VEHICLE_STATE", **p}
-                                                       if isinstance(p, dict) else p).encode()))
+@given(body=BODIES | PAYLOADS.map(_as_event))
 def test_webhook_events_raise_only_webhook_payload_error(body: bytes) -> None:
     _only(WebhookPayloadError, parse_event, body)
     try:
@@ -245,7 +286,9 @@ PARSING: dict[str, Method] = {
     "commands.open_charge_port": lambda c: c.commands.open_charge_port(VID, user_id=UID),
     "commands.close_charge_port": lambda c: c.commands.close_charge_port(VID, user_id=UID),
     "commands.set_charge_schedule": lambda c: c.commands.set_charge_schedule(
-        VID, user_id=UID, **DAILY  # type: ignore[arg-type]
+        VID,
+        user_id=UID,
+        **DAILY,  # type: ignore[arg-type]
     ),
     "webhooks.list": lambda c: c.webhooks.list(),  # type: ignore[dict-item]
     "webhooks.get": lambda c: c.webhooks.get("hook-1"),
@@ -268,7 +311,7 @@ LENIENT: dict[str, Method] = {
 MALFORMED: dict[str, tuple[int, bytes, str]] = {
     "html": (200, b"<html><body>Bad gateway</body></html>", "text/html"),
     "xml": (200, b"<?xml version='1.0'?><error/>", "application/xml"),
-    "truncated": (200, b'{"data": {"id": "veh-1", "attributes": {"make": "TES', "application/json"),
+    "truncated": (200, b'{"data": {"id": "veh-1", "attributes": {"make": "T', "application/json"),
     "empty 200": (200, b"", "application/json"),
     "whitespace": (200, b"  \n ", "application/json"),
     "null": (200, b"null", "application/json"),
@@ -281,7 +324,7 @@ MALFORMED: dict[str, tuple[int, bytes, str]] = {
         b'{"data": {"id": "veh-1", "type": "vehicle", "attributes": {"year": 1e400}}}',
         "application/json",
     ),
-    "wrong shapes": (200, b'{"data": {"id": {"x": 1}, "attributes": [1]}, "meta": 5}', "text/plain"),
+    "wrong shapes": (200, b'{"data": {"id": {"x": 1}, "attributes": [1]}, "meta": 5}', "text/x"),
     "NaN everywhere": (200, b'{"data": [NaN], "meta": {"totalCount": NaN}}', "application/json"),
 }
 
@@ -398,14 +441,16 @@ ID_METHODS: dict[str, IdMethod] = {
     "users.delete": lambda c, i: c.users.delete(i),
     "vehicles.get": lambda c, i: c.vehicles.get(i),
     "vehicles.signals": lambda c, i: c.vehicles.signals(i, user_id=UID),
-    "vehicles.signal (vehicle)": lambda c, i: c.vehicles.signal(i, "closure-islocked", user_id=UID),
+    "vehicles.signal (vehicle)": lambda c, i: c.vehicles.signal(i, "odometer", user_id=UID),
     "vehicles.signal (code)": lambda c, i: c.vehicles.signal(VID, i, user_id=UID),
     "client.vehicle": lambda c, i: c.vehicle(i, user_id=UID).signals(),
     "handle.signal (code)": lambda c, i: c.vehicle(VID, user_id=UID).signal(i),
     "commands.lock": lambda c, i: c.commands.lock(i, user_id=UID),
     "commands.set_charge_limit": lambda c, i: c.commands.set_charge_limit(i, 80, user_id=UID),
     "commands.set_charge_schedule": lambda c, i: c.commands.set_charge_schedule(
-        i, user_id=UID, **DAILY  # type: ignore[arg-type]
+        i,
+        user_id=UID,
+        **DAILY,  # type: ignore[arg-type]
     ),
     "commands.delete_charge_schedule (vehicle)": lambda c, i: c.commands.delete_charge_schedule(
         i, "sched-1", user_id=UID
@@ -557,25 +602,41 @@ async def test_absurd_retry_after_never_hangs_or_crashes(scope: str, value: str)
         headers = [(b"retry-after", value.encode("latin-1"))]
         return httpx.Response(429, json=BODIES_429[scope], headers=headers)
 
+    client = SmartcarClient(
+        client_id=CLIENT_ID,
+        client_secret=SECRET,
+        token_url=TOKEN_URL,
+        transport=httpx.MockTransport(handler),
+        retry=policy,
+        clock=clock,
+    )
     with anyio.fail_after(TIMEOUT):
-        async with SmartcarClient(
-            client_id=CLIENT_ID,
-            client_secret=SECRET,
-            token_url=TOKEN_URL,
-            transport=httpx.MockTransport(handler),
-            retry=policy,
-            clock=clock,
-        ) as client:
-            async with autojump(clock):
-                for call in (
-                    lambda: client.vehicles.signals(VID, user_id=UID),
-                    lambda: client.commands.lock(VID, user_id=UID),
-                ):
-                    with pytest.raises(RateLimitError) as info:
-                        await call()
-                    retry_after = info.value.retry_after
-                    assert retry_after is None or (math.isfinite(retry_after) and retry_after >= 0)
-                    pause = client._shared.throttle.paused_until - clock.now()
-                    assert pause <= CAP
+        async with client, autojump(clock):
+            for call in (
+                lambda: client.vehicles.signals(VID, user_id=UID),
+                lambda: client.commands.lock(VID, user_id=UID),
+            ):
+                with pytest.raises(RateLimitError) as info:
+                    await call()
+                retry_after = info.value.retry_after
+                assert retry_after is None or (math.isfinite(retry_after) and retry_after >= 0)
+                pause = client._shared.throttle.paused_until - clock.now()
+                assert pause <= CAP
     assert all(0 <= delay <= CAP for delay in clock.slept), clock.slept
     assert clock.now() <= 2 * (policy.max_retries + 1) * CAP
+
+
+@pytest.mark.anyio
+@pytest.mark.xfail(
+    strict=True,
+    reason="reported: check_user_id (resources/_common.py) accepts a user_id with surrounding "
+    "whitespace, which h11 then refuses on a real socket (APIConnectionError), and non-ASCII "
+    "text, which httpx refuses with its own UnicodeEncodeError; neither is the documented "
+    "ValueError naming user_id. Remove this mark once check_user_id refuses them.",
+)
+async def test_a_user_id_that_cannot_be_a_header_value_is_refused_by_name() -> None:
+    with anyio.fail_after(TIMEOUT):
+        async with bad_input_client(Recorder()) as client:
+            for bad in (" user", "user ", "user\t", "us\u00e9r"):
+                with pytest.raises(ValueError, match="user_id"):
+                    await client.vehicles.signals(VID, user_id=bad)

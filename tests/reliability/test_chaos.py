@@ -36,7 +36,7 @@ from typing import Any
 import anyio
 import httpx
 import pytest
-from reliability_support import TOKEN, no_connection_checked_out, report
+from reliability_support import TOKEN, pool_state, report
 
 from smartcar_async import RetryPolicy, SmartcarClient, SmartcarError
 from smartcar_async._auth import _TOKEN_BACKOFF, _TOKEN_RETRIES
@@ -53,9 +53,9 @@ SEED = int(os.environ.get("SMARTCAR_CHAOS_SEED", "20240901"))
 READ_TIMEOUT = 1.0
 LATENCY = 2.0  # beyond the read timeout
 TOKEN_LATENCY = 0.3
-TIMEOUTS = httpx.Timeout(connect=0.5, read=READ_TIMEOUT, write=0.5, pool=2.0)
+TIMEOUTS = httpx.Timeout(connect=0.5, read=READ_TIMEOUT, write=0.5, pool=1.0)
 # The token request's own timeout (10 s by default; SmartcarClient has no knob for it).
-TOKEN_TIMEOUT = httpx.Timeout(2.0)
+TOKEN_TIMEOUT = httpx.Timeout(0.5, read=1.0)
 RETRY_AFTER_CAP = 1.0
 BACKOFF_MAX = 0.05
 
@@ -76,7 +76,9 @@ def add_faults(emulator: SmartcarEmulator) -> dict[str, list[FaultRule]]:
     """Every fault of the soak, by the label the report prints."""
     rules: dict[str, list[FaultRule]] = {}
 
-    def add(label: str, fault: Fault, *, routes: tuple[str, ...] = API_ROUTES, **where: Any) -> None:
+    def add(
+        label: str, fault: Fault, *, routes: tuple[str, ...] = API_ROUTES, **where: Any
+    ) -> None:
         for route in routes:
             rules.setdefault(label, []).append(emulator.add_fault(fault, route=route, **where))
 
@@ -112,9 +114,9 @@ def add_faults(emulator: SmartcarEmulator) -> dict[str, list[FaultRule]]:
     add("command acted, then 500", Fault.status(500, after_processing=True), routes=acted,
         probability=0.02)  # fmt: skip
     add(f"command acted, then {LATENCY:g} s late",
-        Fault.latency(LATENCY, after_processing=True), routes=acted, probability=0.01)  # fmt: skip
+        Fault.latency(LATENCY, after_processing=True), routes=acted, probability=0.02)  # fmt: skip
     add("command acted, then truncated", Fault.malformed_json(after_processing=True),
-        routes=acted, probability=0.01)  # fmt: skip
+        routes=acted, probability=0.02)  # fmt: skip
     # The token endpoint: a 503 (retried), a slow answer, and a malformed one.
     token = (TOKEN,)
     add("token 503", Fault.status(503), routes=token, times=1)
@@ -230,15 +232,13 @@ def call_bound(policy: RetryPolicy) -> float:
     token costs at most its own attempts plus their backoffs. httpx's timeouts are per
     read, not per response: the emulator never drips a body, so one read suffices.
     """
-    t = TIMEOUTS
+    t, tt = TIMEOUTS, TOKEN_TIMEOUT
+    assert None not in (t.pool, t.connect, t.write, t.read, tt.pool, tt.connect, tt.write, tt.read)
     attempts = policy.max_retries + 2
-    assert t.pool is not None and t.connect is not None and t.write is not None
-    assert t.read is not None and TOKEN_TIMEOUT.read is not None
     per_attempt = t.pool + t.connect + t.write + t.read + policy.retry_after_cap
     sleeps = policy.max_retries * max(policy.backoff_max, policy.retry_after_cap)
-    token = (_TOKEN_RETRIES + 1) * (
-        TOKEN_TIMEOUT.connect + TOKEN_TIMEOUT.write + TOKEN_TIMEOUT.read  # type: ignore[operator]
-    ) + sum(_TOKEN_BACKOFF)
+    token_attempt = tt.pool + tt.connect + tt.write + tt.read
+    token = (_TOKEN_RETRIES + 1) * token_attempt + sum(_TOKEN_BACKOFF)
     return attempts * per_attempt + sleeps + 2 * token
 
 
@@ -296,7 +296,7 @@ async def test_chaos_soak(capsys: pytest.CaptureFixture[str], anyio_backend: str
                     for _ in range(CONCURRENCY):
                         tg.start_soon(worker, client)
                 elapsed = time.monotonic() - started
-                pool_problems = no_connection_checked_out(client.http_client)
+                inspected, pool_problems = pool_state(client.http_client)
                 token_lock_held = client.tokens._lock.locked()
             await recorder.wait_idle()  # late answers: their commands are logged too
 
@@ -322,7 +322,8 @@ async def test_chaos_soak(capsys: pytest.CaptureFixture[str], anyio_backend: str
             f"wall time {elapsed:.1f} s; requests seen by the emulator {stats.total_requests}",
             "faults injected (rule: times fired): "
             + ", ".join(f"{label}: {n}" for label, n in fired.items()),
-            "faults injected (by kind): " + ", ".join(f"{k}: {v}" for k, v in sorted(stats.faults.items())),
+            "faults injected (by kind): "
+            + ", ".join(f"{k}: {v}" for k, v in sorted(stats.faults.items())),
             "outcomes: " + ", ".join(
                 f"{kind} {name}: {n}" for (kind, name), n in sorted(outcomes.items())
             ),
@@ -335,7 +336,8 @@ async def test_chaos_soak(capsys: pytest.CaptureFixture[str], anyio_backend: str
             f"latency p50 {ordered[len(ordered) // 2]:.3f} s, p99"
             f" {ordered[int(len(ordered) * 0.99)]:.3f} s, max {ordered[-1]:.3f} s"
             f" (bound {bound:.1f} s)",
-            f"connections checked out after the run: {len(pool_problems)}",
+            f"connections checked out after the run: {len(pool_problems)}"
+            f" ({inspected} pooled connections inspected)",
         ],
     )  # fmt: skip
 
@@ -343,11 +345,13 @@ async def test_chaos_soak(capsys: pytest.CaptureFixture[str], anyio_backend: str
     assert total == CALLS
     assert max(durations) < bound
     assert not pool_problems, pool_problems
+    assert inspected > 0
     assert not token_lock_held
     assert token_requests <= 1 + revocations + forced_token_requests
     assert most_per_call <= 1, per_call.most_common(5)
     assert "<unknown>" not in per_call
     # The soak did what it says: every fault fired, and plenty of calls still succeeded.
-    assert all(fired.values()), fired
-    assert revocations == 2
+    if CALLS >= 1000:
+        assert all(fired.values()), fired
+        assert revocations == 2
     assert outcomes[("read", "ok")] > CALLS * 0.5

@@ -66,7 +66,9 @@ def car(emulator: SmartcarEmulator) -> FleetEntry:
 
 
 @pytest.fixture
-async def client(emulator: SmartcarEmulator, clock: RecordingClock) -> AsyncIterator[SmartcarClient]:
+async def client(
+    emulator: SmartcarEmulator, clock: RecordingClock
+) -> AsyncIterator[SmartcarClient]:
     async with emulator_client(emulator, clock=clock) as client:
         # Take the token now, so the counts below are the calls' own.
         await client.tokens.get()

@@ -121,3 +121,19 @@ async def test_serve_twice_gives_two_servers(emulator: SmartcarEmulator) -> None
                 second = await http.get(f"{two}/v3/connections", headers=token)
     assert first.json()["data"] == second.json()["data"]
     assert emulator.stats.requests["GET /connections"] == 2
+
+
+async def test_serving_on_a_port_in_use_raises_and_leaks_no_socket() -> None:
+    import gc
+    import socket
+
+    emulator = SmartcarEmulator(vehicles=1, seed=0)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        with anyio.fail_after(10), pytest.raises(OSError):
+            async with emulator.serve(port=port):
+                pass
+    # An unclosed socket would raise ResourceWarning here (warnings are errors).
+    gc.collect()
