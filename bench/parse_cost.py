@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib.util
 import json
 import statistics
 import sys
@@ -60,22 +61,21 @@ def emulator_body() -> bytes:
 
 
 def _variants(body: bytes) -> dict[str, Callable[[], object]]:
-    import requests
-
     from smartcar_async.signals import parse_signals
 
     decoded = json.loads(body)
-    response = requests.models.Response()
-    response._content = body
-    response.status_code = 200
-    response.headers["content-type"] = "application/vnd.api+json"
-    response.encoding = None
-    return {
-        "json.loads": lambda: json.loads(body),
-        "requests .json()": response.json,
-        "parse_signals(json.loads)": lambda: parse_signals(json.loads(body)),
-        "parse_signals (decoded)": lambda: parse_signals(decoded),
-    }
+    variants: dict[str, Callable[[], object]] = {"json.loads": lambda: json.loads(body)}
+    if importlib.util.find_spec("requests") is not None:  # the official package's parse
+        import requests
+
+        response = requests.models.Response()
+        response._content = body
+        response.status_code = 200
+        response.headers["content-type"] = "application/vnd.api+json"
+        variants["requests .json()"] = response.json
+    variants["parse_signals(json.loads)"] = lambda: parse_signals(json.loads(body))
+    variants["parse_signals (decoded)"] = lambda: parse_signals(decoded)
+    return variants
 
 
 def _time(fn: Callable[[], object], n: int) -> tuple[float, float]:

@@ -6,6 +6,7 @@ import contextvars
 import logging
 import os
 import platform
+import ssl
 import types
 from collections.abc import AsyncIterable, Awaitable, Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast
@@ -26,18 +27,20 @@ from ._config import (
 )
 from ._errors import APIConnectionError, APITimeoutError, ConfigurationError, error_from_response
 from ._logging import logger, setup_from_environment
+from ._paths import user_id_header
 from ._pipeline import (
+    _STATE_KEY,
     AuthMiddleware,
     CallState,
     Middleware,
     Next,
     RetryMiddleware,
     ThrottleMiddleware,
-    attach_state,
     build_chain,
 )
 from ._raw import RawResponse
 from ._retry import RetryPolicy
+from ._transport import default_transport
 from ._version import __version__
 
 if TYPE_CHECKING:
@@ -106,6 +109,10 @@ class SmartcarClient:
         token_store: where the application token is kept; in memory by default.
         clock: the time source (tests pass a `VirtualClock`).
         limits: connection pool limits for the SDK's own HTTP client.
+        verify: TLS verification for the SDK's own HTTP client: True (the system's
+            trust store), an `ssl.SSLContext` or a CA bundle path. Never turn it off
+            against the real API.
+        http2: speak HTTP/2 where the server offers it (needs the ``http2`` extra).
         token_auth: ``"post"`` (credentials in the form body, the documented way) or
             ``"basic"``.
 
@@ -132,6 +139,8 @@ class SmartcarClient:
         token_store: TokenStore | None = None,
         clock: Clock | None = None,
         limits: httpx.Limits = DEFAULT_LIMITS,
+        verify: ssl.SSLContext | str | bool = True,
+        http2: bool = False,
         token_auth: Literal["post", "basic"] = "post",
     ) -> None:
         setup_from_environment()
@@ -153,7 +162,11 @@ class SmartcarClient:
         owns_http = http_client is None
         if http_client is None:
             http_client = httpx.AsyncClient(
-                transport=transport if transport is not None else _default_transport(limits),
+                transport=(
+                    transport
+                    if transport is not None
+                    else default_transport(limits, verify=verify, http2=http2)
+                ),
                 timeout=timeout,
                 follow_redirects=False,
             )
@@ -440,20 +453,24 @@ class SmartcarClient:
         self._check_loop()
         headers = self._headers
         if user_id is not None:
-            _check_user_id(user_id)
+            user_id_header(user_id)
             headers = {**headers, "sc-user-id": user_id}
         if timeout is None:
             timeout = self._command_timeout if command else self._timeout
+        if not isinstance(timeout, httpx.Timeout):  # a float or tuple, as httpx accepts
+            timeout = httpx.Timeout(timeout)
+        state = CallState(retry=retry if retry is not None else self._retry, idempotent=not command)
+        # The timeout goes in as the extension httpx would build from ``timeout=`` (the
+        # same dict), which spares build_request a copy of the Timeout; the call state
+        # rides in the same, fresh, dict (what `attach_state` would add afterwards).
         request = self._shared.http.build_request(
             method,
             self._base_urls[host] + path,
             params=params,
             json=json,
             headers=headers,
-            timeout=timeout,
+            extensions={"timeout": timeout.as_dict(), _STATE_KEY: state},
         )
-        state = CallState(retry=retry if retry is not None else self._retry, idempotent=not command)
-        attach_state(request, state)
         try:
             response = await self._chain(request)
         except httpx.TimeoutException as exc:
@@ -488,24 +505,3 @@ class SmartcarClient:
             raw = RawResponse(response, lambda: parse(response), retries=state.retries)
             return cast(T, raw)
         return parse(response)
-
-
-def _check_user_id(user_id: str) -> None:
-    # A header value with a line break or control character would be refused by the
-    # HTTP layer as a transport error; say what is wrong, before anything is sent.
-    if (
-        not isinstance(user_id, str)
-        or not user_id.strip()
-        or any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in user_id)
-    ):
-        raise ValueError(
-            f"user_id must be a non-empty id without control characters, got {user_id!r}"
-        )
-
-
-def _default_transport(limits: httpx.Limits) -> httpx.AsyncBaseTransport:
-    try:
-        from ._transport import default_transport
-    except ImportError:  # the sharded transport is optional while it is being built
-        return httpx.AsyncHTTPTransport(limits=limits)
-    return default_transport(limits)

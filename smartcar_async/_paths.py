@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
-__all__ = ["path_segment"]
+__all__ = ["path_segment", "user_id_header"]
 
 # Characters left as they are in a segment; everything else is percent-encoded.
 _SAFE = "-._~"
@@ -40,3 +40,25 @@ def path_segment(value: object, name: str) -> str:
     ):
         raise ValueError(f"{name} must be a single path segment, got {value!r}")
     return quote(value, safe=_SAFE)
+
+
+def user_id_header(value: object) -> str:
+    """Return ``value`` as an ``sc-user-id`` header value, or raise `ValueError`.
+
+    The id must survive as an HTTP header value: printable ASCII with no surrounding
+    blanks. Anything else would be refused by the HTTP layer as a transport error on a
+    real socket; this says what is wrong before anything is sent.
+
+    Examples:
+        >>> user_id_header("0f1e-2d3c")
+        '0f1e-2d3c'
+    """
+    if not isinstance(value, str):
+        raise ValueError(f"user_id must be a string, got {type(value).__name__}")
+    # One C call each for a valid id; isprintable() rejects control characters, which
+    # would split the header.
+    if value and value.isascii() and value.isprintable() and value == value.strip():
+        return value
+    raise ValueError(
+        f"user_id must be a non-empty printable ASCII id without surrounding blanks, got {value!r}"
+    )

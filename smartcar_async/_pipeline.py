@@ -188,8 +188,11 @@ class ThrottleMiddleware:
             retry_after = parse_retry_after(response.headers.get("retry-after"))
             pause = policy.backoff_initial if retry_after is None else retry_after
             pause = min(pause, policy.retry_after_cap)
-            self.paused_until = max(self.paused_until, self._clock.now() + pause)
-            logger.warning("app-wide rate limit: pausing all requests for %.1f s", pause)
+            now = self._clock.now()
+            if now >= self.paused_until:
+                # Once per pause, not once per 429: a fleet hits the same wall many times.
+                logger.warning("app-wide rate limit: pausing all requests for %.1f s", pause)
+            self.paused_until = max(self.paused_until, now + pause)
         return response
 
 

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from .._errors import APIResponseError
 from .._pagination import Page, parse_page
-from .._paths import path_segment
+from .._paths import path_segment, user_id_header
 
 if TYPE_CHECKING:
     import httpx
@@ -43,12 +43,7 @@ def check_user_id(user_id: object) -> str:
             "user_id is required for this call (it is sent as sc-user-id); take it from "
             "the Connect redirect or from Connection.user_id"
         )
-    if not isinstance(user_id, str):
-        raise ValueError(f"user_id must be a string, got {type(user_id).__name__}")
-    # isprintable() rejects control characters (a newline would split the header).
-    if not user_id.strip() or not user_id.isprintable():
-        raise ValueError(f"user_id must be a non-empty printable string, got {user_id!r}")
-    return user_id
+    return user_id_header(user_id)
 
 
 def check_filter(value: object, name: str) -> str:

@@ -627,13 +627,6 @@ async def test_absurd_retry_after_never_hangs_or_crashes(scope: str, value: str)
 
 
 @pytest.mark.anyio
-@pytest.mark.xfail(
-    strict=True,
-    reason="reported: check_user_id (resources/_common.py) accepts a user_id with surrounding "
-    "whitespace, which h11 then refuses on a real socket (APIConnectionError), and non-ASCII "
-    "text, which httpx refuses with its own UnicodeEncodeError; neither is the documented "
-    "ValueError naming user_id. Remove this mark once check_user_id refuses them.",
-)
 async def test_a_user_id_that_cannot_be_a_header_value_is_refused_by_name() -> None:
     with anyio.fail_after(TIMEOUT):
         async with bad_input_client(Recorder()) as client:

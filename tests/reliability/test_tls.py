@@ -6,13 +6,10 @@ serves the emulator with a certificate from a throwaway CA (trustme). Then:
 - the SDK as configured by default refuses it: the token request fails with
   `TokenError`, an API call (with a token already at hand) with `APIConnectionError`,
   both caused by the certificate check, and not one HTTP request reaches the server;
-- it is accepted only when the user passes the CA: ``http_client=httpx.AsyncClient(
-  verify=ctx)``, or the default transport built with ``verify=ctx``;
+- it is accepted only when the user passes the CA: ``SmartcarClient(verify=ctx)``,
+  ``http_client=httpx.AsyncClient(verify=ctx)``, or a transport built with it;
 - the host name is checked too: a certificate for another name is refused even from
   the trusted CA.
-
-`SmartcarClient` has no ``verify=`` option of its own; the default transport
-(`ShardedTransport`) takes ``verify=`` but lives in a private module.
 """
 
 from __future__ import annotations
@@ -173,9 +170,11 @@ async def test_a_users_own_ca_is_honoured(emulator: SmartcarEmulator, ca: trustm
             transport = ShardedTransport(verify=trusting(ca))
             async with SmartcarClient(**credentials, **urls(base), transport=transport) as client:
                 signals = await client.vehicles.signals(car.vehicle_id, user_id=car.user_id)
-    assert vehicle.id == car.vehicle_id
+            async with SmartcarClient(**credentials, **urls(base), verify=trusting(ca)) as client:
+                again = await client.vehicles.get(car.vehicle_id)
+    assert vehicle.id == again.id == car.vehicle_id
     assert len(signals) > 0
-    assert emulator.stats.requests["GET /vehicles/{id}"] == 1
+    assert emulator.stats.requests["GET /vehicles/{id}"] == 2
 
 
 async def test_the_host_name_is_checked_even_with_a_trusted_ca(
