@@ -63,7 +63,7 @@ DEFAULT_COMMAND_TIMEOUT = httpx.Timeout(connect=10.0, read=210.0, write=30.0, po
 
 #: Enough connections for a fan-out of a few hundred requests in flight.
 DEFAULT_LIMITS = httpx.Limits(
-    max_connections=512, max_keepalive_connections=256, keepalive_expiry=30.0
+    max_connections=512, max_keepalive_connections=512, keepalive_expiry=30.0
 )
 
 

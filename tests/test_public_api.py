@@ -41,3 +41,15 @@ def test_nothing_is_defined_in_the_package_init() -> None:
         and name not in sc.__all__
     ]
     assert defined_here == []
+
+
+def test_transports_are_public_and_aiohttp_is_loaded_on_demand() -> None:
+    import httpx
+
+    from smartcar_async import transports
+
+    assert issubclass(transports.ShardedTransport, httpx.AsyncBaseTransport)
+    assert issubclass(transports.AiohttpTransport, httpx.AsyncBaseTransport)
+    assert transports.AiohttpTransport.__module__ == "smartcar_async.transports"
+    with pytest.raises(AttributeError):
+        _ = transports.NoSuchTransport  # type: ignore[attr-defined]
