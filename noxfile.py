@@ -40,5 +40,5 @@ def docs(session: nox.Session) -> None:
 @nox.session
 def bench(session: nox.Session) -> None:
     """The benchmarks (see docs/performance.md); pass ``-- --quick`` for a smoke run."""
-    session.install("-e", ".[test,cli,aiohttp,http2]", "smartcar")
+    session.install("-e", ".[bench]")
     session.run("python", "-m", "bench", *session.posargs)

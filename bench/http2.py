@@ -10,7 +10,7 @@ concurrent streams per HTTP/2 connection (h2's default, a common server setting)
 | ``sdk-h1`` | ``SmartcarClient`` with its default transport (`ShardedTransport`), HTTP/1.1 |
 | ``sdk-h1-httpx`` | ``SmartcarClient(http_client=httpx.AsyncClient())``: HTTP/1.1, httpx's pool |
 | ``sdk-h2`` | ``SmartcarClient(http_client=httpx.AsyncClient(http2=True))`` |
-| ``sdk-h2-sharded`` | ``SmartcarClient(transport=ShardedTransport(http2=True))`` |
+| ``sdk-h2-sharded`` | ``SmartcarClient(http2=True)``: the default transport, HTTP/2 |
 | ``httpx-h2`` | raw ``httpx.AsyncClient(http2=True)`` + ``.json()``: the HTTP/2 floor |
 | ``aiohttp-h1`` | raw ``aiohttp`` + ``json.loads``: the HTTP/1.1 floor (aiohttp has no HTTP/2) |
 
@@ -40,7 +40,7 @@ CLIENTS = {
     "sdk-h1": "SDK, default transport (ShardedTransport), HTTP/1.1",
     "sdk-h1-httpx": "SDK, http_client=httpx.AsyncClient() (HTTP/1.1, httpx's own pool)",
     "sdk-h2": "SDK, http_client=httpx.AsyncClient(http2=True)",
-    "sdk-h2-sharded": "SDK, transport=ShardedTransport(http2=True)",
+    "sdk-h2-sharded": "SDK, SmartcarClient(http2=True): default ShardedTransport, HTTP/2",
     "httpx-h2": "raw httpx.AsyncClient(http2=True) + .json() (HTTP/2 floor)",
     "aiohttp-h1": "raw aiohttp + json.loads (HTTP/1.1 floor)",
 }
@@ -66,13 +66,11 @@ def _httpx_client(ca: str | None, http2: bool, **kwargs: Any) -> Any:
     return httpx.AsyncClient(http2=http2, verify=_ssl_context(ca), limits=_limits(), **kwargs)
 
 
-def _sharded_h2(ca: str | None) -> Any:
+def _sharded_h2_cleartext() -> Any:
+    """The default transport speaking h2c (``SmartcarClient(http2=True)`` needs TLS + ALPN)."""
     import httpx
 
-    from smartcar_async._transport import ShardedTransport
-
-    if ca is not None:
-        return ShardedTransport(limits=_limits(), http2=True, verify=_ssl_context(ca) or True)
+    from smartcar_async.transports import ShardedTransport
 
     def shard(limits: httpx.Limits) -> httpx.AsyncBaseTransport:
         return httpx.AsyncHTTPTransport(http1=False, http2=True, limits=limits, retries=0)
@@ -135,7 +133,10 @@ async def _run(
     elif client_name == "sdk-h2":
         http = kwargs["http_client"] = _httpx_client(ca, True)
     elif client_name == "sdk-h2-sharded":
-        kwargs["transport"] = _sharded_h2(ca)
+        if ca is None:
+            kwargs["transport"] = _sharded_h2_cleartext()
+        else:
+            kwargs["http2"] = True  # the default transport, HTTP/2 where ALPN offers it
     else:
         raise ValueError(client_name)
     try:

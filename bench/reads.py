@@ -1,7 +1,9 @@
 """Signal reads, four clients on one server: ``python -m bench reads``.
 
 5,000 ``GET /v3/vehicles/{id}/signals`` reads at 50 and at 200 in flight against the
-canned server (`bench.server`, its own process, no added latency), by:
+canned server (`bench.server`, its own process, no added latency), and 2,000 over TLS
+against `bench.h2server --tls` (HTTP/1.1 by ALPN; every client trusts its throwaway CA),
+by:
 
 | client | what one call is |
 | --- | --- |
@@ -98,18 +100,14 @@ def _ssl_context(ca: str | None) -> ssl.SSLContext | None:
 
 
 def sdk_client(base: str, ca: str | None = None, **kwargs: Any) -> Any:
-    """A `SmartcarClient` for the bench servers; with ``ca``, its default transport trusts it.
+    """A `SmartcarClient` for the bench servers, its defaults otherwise.
 
-    ``SmartcarClient`` has no ``verify=``: the default transport is built here exactly as
-    the client builds it (`default_transport(DEFAULT_LIMITS)`), plus the throwaway CA.
+    With ``ca`` (a TLS server), the client's own transport trusts that CA (``verify=``).
     """
     import smartcar_async
 
     if ca is not None and "transport" not in kwargs and "http_client" not in kwargs:
-        from smartcar_async._config import DEFAULT_LIMITS
-        from smartcar_async._transport import default_transport
-
-        kwargs["transport"] = default_transport(DEFAULT_LIMITS, verify=_ssl_context(ca) or True)
+        kwargs["verify"] = _ssl_context(ca)
     return smartcar_async.SmartcarClient(
         client_id="client_bench",
         client_secret="bench-secret",
