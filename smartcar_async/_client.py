@@ -29,7 +29,7 @@ from ._errors import APIConnectionError, APITimeoutError, ConfigurationError, er
 from ._logging import logger, setup_from_environment
 from ._paths import user_id_header
 from ._pipeline import (
-    _STATE_KEY,
+    CALL_STATE_KEY,
     AuthMiddleware,
     CallState,
     Middleware,
@@ -462,14 +462,14 @@ class SmartcarClient:
         state = CallState(retry=retry if retry is not None else self._retry, idempotent=not command)
         # The timeout goes in as the extension httpx would build from ``timeout=`` (the
         # same dict), which spares build_request a copy of the Timeout; the call state
-        # rides in the same, fresh, dict (what `attach_state` would add afterwards).
+        # rides in the same, fresh, dict.
         request = self._shared.http.build_request(
             method,
             self._base_urls[host] + path,
             params=params,
             json=json,
             headers=headers,
-            extensions={"timeout": timeout.as_dict(), _STATE_KEY: state},
+            extensions={"timeout": timeout.as_dict(), CALL_STATE_KEY: state},
         )
         try:
             response = await self._chain(request)

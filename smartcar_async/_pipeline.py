@@ -39,6 +39,7 @@ from ._logging import logger
 from ._retry import RetryPolicy
 
 __all__ = [
+    "CALL_STATE_KEY",
     "AuthMiddleware",
     "CallState",
     "Middleware",
@@ -58,7 +59,9 @@ class Middleware(Protocol):
     async def __call__(self, request: httpx.Request, call_next: Next) -> httpx.Response: ...
 
 
-_STATE_KEY = "smartcar_async.call"
+# The request extension that carries a call's `CallState`: httpx hands extensions it
+# does not know to the transport untouched, so the state travels with the request.
+CALL_STATE_KEY = "smartcar_async.call"
 
 
 @attrs.define
@@ -81,13 +84,8 @@ class CallState:
 
 def call_state(request: httpx.Request) -> CallState | None:
     """The `CallState` of a request sent by the SDK, if any."""
-    state = request.extensions.get(_STATE_KEY)
+    state = request.extensions.get(CALL_STATE_KEY)
     return state if isinstance(state, CallState) else None
-
-
-def attach_state(request: httpx.Request, state: CallState) -> None:
-    """Attach ``state`` to ``request`` (httpx passes unknown extensions through)."""
-    request.extensions[_STATE_KEY] = state
 
 
 def _path(request: httpx.Request) -> str:
