@@ -133,6 +133,10 @@ class EmulatorCore:
         name = route.name if route is not None else _UNKNOWN
         stats = self.stats
         stats.requests[name] += 1
+        if route is not None and route.api == TOKEN:
+            # Counted here, not in the token handler: a request a fault answered was
+            # still a token request the client sent.
+            stats.token_requests += 1
         request_id = self._request_ids.uuid()
         vehicle_id = (
             params[route.vehicle_param]
@@ -339,7 +343,6 @@ class EmulatorCore:
     def _h_token(
         self, request: EmuRequest, params: list[str], route: Route, rid: str
     ) -> EmuResponse:
-        self.stats.token_requests += 1
         content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
         fields: dict[str, Any] = {}
         if request.body:

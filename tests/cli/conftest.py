@@ -11,19 +11,14 @@ thread.
 
 from __future__ import annotations
 
-import json
-from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any
+from collections.abc import AsyncIterator
 
 import anyio
-import attrs
 import pytest
+from cli_support import TIMEOUT, Result, Run, SyncRun
 
 from smartcar_async.cli import main
 from smartcar_async.testing import SmartcarEmulator, VirtualClock
-
-#: Bound on every CLI call, in seconds of wall time.
-TIMEOUT = 20
 
 _ENV = (
     "SMARTCAR_CLIENT_ID",
@@ -34,21 +29,6 @@ _ENV = (
     "SMARTCAR_VEHICLE_API_V3_ORIGIN",
     "SMARTCAR_LOG",
 )
-
-
-@attrs.frozen
-class Result:
-    """What one run of the command did."""
-
-    code: int
-    out: str
-    err: str
-
-    def json(self) -> Any:
-        return json.loads(self.out)
-
-
-Run = Callable[..., Awaitable[Result]]
 
 
 @pytest.fixture(autouse=True)
@@ -99,9 +79,6 @@ def cli(capsys: pytest.CaptureFixture[str]) -> Run:
         return Result(code, captured.out, captured.err)
 
     return run
-
-
-SyncRun = Callable[..., Result]
 
 
 @pytest.fixture

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import Run, SyncRun
+from cli_support import Run, SyncRun
 
 from smartcar_async.testing import SmartcarEmulator
 

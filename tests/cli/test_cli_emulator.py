@@ -14,7 +14,7 @@ import socket
 
 import anyio
 import pytest
-from conftest import TIMEOUT, Run, SyncRun
+from cli_support import TIMEOUT, Run, SyncRun
 
 from smartcar_async.cli._app import build_parser
 from smartcar_async.cli._output import Output

@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from conftest import SyncRun
+from cli_support import SyncRun
 
 from smartcar_async import __version__
 

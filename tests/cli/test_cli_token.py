@@ -5,7 +5,7 @@ from __future__ import annotations
 import socket
 
 import pytest
-from conftest import Run, SyncRun
+from cli_support import Run, SyncRun
 
 from smartcar_async.testing import SmartcarEmulator
 

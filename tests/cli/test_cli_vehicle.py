@@ -7,7 +7,7 @@ from functools import partial
 
 import anyio
 import pytest
-from conftest import TIMEOUT, Run, SyncRun
+from cli_support import TIMEOUT, Run, SyncRun
 
 from smartcar_async.cli._app import run
 from smartcar_async.testing import SmartcarEmulator
