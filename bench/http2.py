@@ -32,7 +32,7 @@ import sys
 from typing import Any
 
 from bench import _harness as h
-from bench.reads import _drive, _ssl_context, sdk_client
+from bench.reads import _drive, _run_aiohttp, _ssl_context, sdk_client
 
 __all__ = ["CLIENTS", "main", "run_child"]
 
@@ -86,25 +86,8 @@ async def _run(
     headers = {"Authorization": "Bearer bench-token", "sc-user-id": h.USER_ID}
 
     if client_name == "aiohttp-h1":
-        import aiohttp
-
-        connector = aiohttp.TCPConnector(
-            limit=MAX_CONNECTIONS, limit_per_host=0, ssl=_ssl_context(ca) or True
-        )
-        async with aiohttp.ClientSession(connector=connector, headers=headers) as session:
-
-            async def one_aiohttp() -> None:
-                async with session.get(url) as response:
-                    body = await response.read()
-                    if response.status != 200:
-                        raise RuntimeError(f"status {response.status}")
-                json.loads(body)
-
-            await _drive(one_aiohttp, concurrency, concurrency, [])
-            timer.start()
-            errors = await _drive(one_aiohttp, calls, concurrency, latencies)
-            timer.stop()
-        return latencies, errors, "HTTP/1.1"
+        aiohttp_latencies, errors = await _run_aiohttp(base, ca, calls, concurrency, timer)
+        return aiohttp_latencies, errors, "HTTP/1.1"
 
     if client_name == "httpx-h2":
         async with _httpx_client(ca, True, headers=headers, timeout=120.0) as raw:
