@@ -114,7 +114,6 @@ async def test_events_reach_the_sdk_receiver(
     assert failed.errors[0].signal_codes == ("closure-islocked",)
 
 
-
 @pytest.mark.parametrize("way_in", ["transport", "respx"])
 async def test_raw_response_elapsed_is_readable_in_process(
     emulator: SmartcarEmulator, way_in: str
