@@ -3,9 +3,11 @@
 ```
 SmartcarError
 ├── ConfigurationError            bad or missing settings
-├── TokenError                    the token endpoint refused or failed
+├── TokenError                    the token endpoint refused the credentials or failed
+│   └── TokenConnectionError      ...could not be reached (also an APIConnectionError)
 ├── APIConnectionError            no response: connect or read failure
-│   └── APITimeoutError
+│   ├── APITimeoutError
+│   └── TokenConnectionError      (the same class: both a TokenError and a connection error)
 ├── APIStatusError                any non-2xx answer from the API
 │   ├── ValidationError 400           ├── ConnectedServicesAccountError 400
 │   ├── AuthenticationError 401       ├── PermissionDeniedError 403
@@ -18,6 +20,10 @@ SmartcarError
 ├── WebhookVerificationError      bad or missing SC-Signature
 └── WebhookPayloadError           a webhook body that is not a Smartcar event
 ```
+
+A token-endpoint outage is a `TokenConnectionError`, so ``except APIConnectionError``
+(answer 502/503) catches it while ``except TokenError`` still sees every token failure;
+a refusal (``invalid_client``...) is a plain `TokenError` (fix the credentials).
 
 The class follows the error's ``type`` first and the HTTP status second, so a
 ``VEHICLE_STATE`` error is a `VehicleStateError` whatever status carried it.
@@ -53,6 +59,7 @@ __all__ = [
     "RateLimitError",
     "ServerError",
     "SmartcarError",
+    "TokenConnectionError",
     "TokenError",
     "UpstreamError",
     "ValidationError",
@@ -124,6 +131,28 @@ class APIConnectionError(SmartcarError):
 
 class APITimeoutError(APIConnectionError):
     """The request timed out (connect, read, write or waiting for a pooled connection)."""
+
+
+class TokenConnectionError(TokenError, APIConnectionError):
+    """The token endpoint could not be reached: no answer, so no token (an outage).
+
+    Both a `TokenError` and an `APIConnectionError`: a web backend that answers 503 for
+    connection errors does so for this too, while a refusal of the credentials stays a
+    plain `TokenError`.
+
+    Examples:
+        >>> try:
+        ...     await client.vehicles.signals(vehicle_id, user_id=user_id)
+        ... except smartcar_async.APIConnectionError:  # Smartcar unreachable, token or API
+        ...     return Response(status_code=503)
+        ... except smartcar_async.TokenError:  # credentials refused: a configuration bug
+        ...     raise
+    """
+
+    def __init__(self, message: str, *, url: str = "") -> None:
+        super().__init__(message)
+        self.method = "POST"
+        self.url = url
 
 
 @attrs.frozen
