@@ -518,7 +518,13 @@ class SmartcarEmulator:
         self._core.state.put_signal(self._vehicle(vehicle_id), code, None)
 
     def set_asleep(self, vehicle_id: str, asleep: bool = True) -> None:
-        """Put a vehicle to sleep (commands answer 409 ``VEHICLE_STATE``/``ASLEEP``) or wake it."""
+        """Put a vehicle to sleep, or wake it.
+
+        Asleep, the vehicle refuses commands (409 ``VEHICLE_STATE``/``ASLEEP``), while
+        signal reads keep answering 200: v3 serves them from Smartcar's store, so they
+        carry the values and timestamps the vehicle last reported, and
+        ``connectivitystatus-isasleep`` reads true.
+        """
         vehicle = self._vehicle(vehicle_id)
         vehicle.asleep = asleep
         if self._core.state.signals(vehicle).get("connectivitystatus-isasleep") is not None:

@@ -32,13 +32,11 @@ async def test_json_summary_agrees_with_the_emulator(cli: Run) -> None:
     assert (s["vehicles"], s["concurrency"], s["seed"]) == (50, 10, 3)
     assert s["connections"] == {"listed": 50, "pages": 1, "seconds": s["connections"]["seconds"]}
 
-    # Every vehicle is read or has a failure, and the failures are the asleep ones.
-    assert reads["succeeded"] + reads["failed"] == 50
-    assert trouble["asleep"] == reads["failed"] == 1
-    assert reads["failures"] == {"VehicleStateError": 1}
-    assert reads["errors"] == [
-        {"error": "VehicleStateError", "code": "VEHICLE_STATE:ASLEEP", "count": 1}
-    ]
+    # Every vehicle is read: an asleep one is served from Smartcar's store, flagged asleep.
+    assert (reads["succeeded"], reads["failed"]) == (50, 0)
+    assert trouble["asleep"] == reads["asleep"] == 1
+    assert reads["failures"] == {}
+    assert reads["errors"] == []
 
     # The per-vehicle 429 was waited out and retried; the app-wide one retried by the SDK.
     assert trouble["rate_limited_vehicles"] == trouble["vehicle_rate_limits"] == 1
@@ -57,9 +55,11 @@ async def test_json_summary_agrees_with_the_emulator(cli: Run) -> None:
     # Locks: one per vehicle read as unlocked; the ones that dozed off refused.
     assert commands["sent"] == fleet["unlocked_before"] == traffic["requests"][LOCK_ROUTE]
     assert commands["succeeded"] + commands["failed"] == commands["sent"]
-    assert commands["failed"] == trouble["dozed_off"] >= 1
-    assert commands["failures"] == {"VehicleStateError": trouble["dozed_off"]}
-    assert traffic["statuses"]["409"] == reads["failed"] + commands["failed"]
+    # Those that dozed off refuse, and so does an asleep one that was read as unlocked.
+    assert trouble["dozed_off"] <= commands["failed"] <= trouble["dozed_off"] + trouble["asleep"]
+    assert trouble["dozed_off"] >= 1
+    assert commands["failures"] == {"VehicleStateError": commands["failed"]}
+    assert traffic["statuses"]["409"] == commands["failed"]
     assert fleet["locked_after"] == fleet["locked_before"] + commands["succeeded"]
     assert fleet["locked_before"] + fleet["unlocked_before"] <= reads["succeeded"]
 
