@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import re
 from pathlib import Path
 from types import ModuleType
 
@@ -102,3 +103,20 @@ def test_a_broken_include_fails_the_build(
     with pytest.raises((Abort, SnippetMissingError)):
         build_site(tmp_path, f"# t\n\n```python\n{include}\n```\n")
     assert include.split('"')[1] in caplog.text
+
+
+def test_install_commands_name_a_source_that_exists() -> None:
+    """The package is on no index yet: every ``pip install`` of it names a checkout, a
+    wheel or a Git URL, never the bare project name."""
+    # One pip command (up to a shell separator or a comment), naming the bare project.
+    command = re.compile(r"pip install [^\n`&;#|]*")
+    bare = re.compile(r"""(?:^|\s)["']?smartcar-async(?:\[[\w,]+\])?["']?(?=\s|$)(?!\s*@)""")
+    pages = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
+    found = [
+        f"{page.relative_to(ROOT)}: {match.group(0)}"
+        for page in pages
+        if page.name != "changelog.md"
+        for match in command.finditer(page.read_text(encoding="utf-8"))
+        if bare.search(match.group(0))
+    ]
+    assert found == []
