@@ -172,6 +172,13 @@ class ErrorDetail:
     suggested_user_message: str | None = None
     meta: Mapping[str, Any] | None = attrs.field(default=None, repr=False)
 
+    def to_dict(self) -> dict[str, Any]:
+        """The entry as JSON-ready data (``meta`` included), e.g. for an error response."""
+        from ._models import to_jsonable  # _models imports this module
+
+        data: dict[str, Any] = to_jsonable(self)
+        return data
+
 
 class APIStatusError(SmartcarError):
     """The API answered with a non-2xx status.

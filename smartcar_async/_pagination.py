@@ -13,6 +13,7 @@ from typing import Any, Generic, TypeVar
 import attrs
 
 from ._errors import APIResponseError
+from ._models import ToDict
 
 __all__ = ["AsyncPaginator", "Page", "parse_page"]
 
@@ -20,7 +21,7 @@ T = TypeVar("T")
 
 
 @attrs.frozen
-class Page(Generic[T]):
+class Page(ToDict, Generic[T]):
     """One page of a list.
 
     Attributes:

@@ -20,7 +20,7 @@ from typing import Any, TypeAlias
 import attrs
 
 from ._errors import SmartcarError, WebhookPayloadError
-from ._models import RAW, parse_timestamp
+from ._models import RAW, ToDict, parse_timestamp
 from .signals import GROUPS, Signal, Signals, parse_signal
 
 __all__ = [
@@ -56,7 +56,7 @@ _GROUPS = frozenset(GROUPS)
 # the calls, only through attrs' own decorator written at the class.
 
 
-class _EventFlags:
+class _EventFlags(ToDict):
     """Conveniences shared by every event class (a slot-less mixin)."""
 
     __slots__ = ()
@@ -69,7 +69,7 @@ class _EventFlags:
 
 
 @attrs.frozen(kw_only=True)
-class EventMeta:
+class EventMeta(ToDict):
     """The ``meta`` block of a delivery.
 
     Attributes:
@@ -102,7 +102,7 @@ class EventMeta:
 
 
 @attrs.frozen(kw_only=True)
-class EventVehicle:
+class EventVehicle(ToDict):
     """The vehicle an event is about (``data.vehicle``).
 
     Examples:
@@ -118,7 +118,7 @@ class EventVehicle:
 
 
 @attrs.frozen(kw_only=True)
-class Trigger:
+class Trigger(ToDict):
     """Why a VEHICLE_STATE was sent.
 
     Attributes:
@@ -144,7 +144,7 @@ class Trigger:
 
 
 @attrs.frozen(kw_only=True)
-class VehicleError:
+class VehicleError(ToDict):
     """One entry of a VEHICLE_ERROR's ``errors``.
 
     Attributes:

@@ -31,7 +31,7 @@ from typing import Any, Final, TypeAlias, TypeGuard
 import attrs
 
 from ._errors import APIResponseError
-from ._models import _SECONDS_LIMIT, RAW, parse_timestamp
+from ._models import _SECONDS_LIMIT, RAW, ToDict, parse_timestamp, to_jsonable
 
 __all__ = [
     "CATALOGUE",
@@ -95,7 +95,7 @@ __all__ = [
 
 
 @attrs.frozen(kw_only=True)
-class UnitValue:
+class UnitValue(ToDict):
     """A number and its unit: ``{"unit": "percent", "value": 80}``.
 
     Attributes:
@@ -114,7 +114,7 @@ class UnitValue:
 
 
 @attrs.frozen(kw_only=True)
-class Value:
+class Value(ToDict):
     """A single value without a unit: a bool, a string or a number.
 
     Attributes:
@@ -130,7 +130,7 @@ class Value:
 
 
 @attrs.frozen(kw_only=True)
-class RangeEstimate:
+class RangeEstimate(ToDict):
     """One of the extra estimates of `RangeBody` (``IDEAL_CONDITIONS``, ``RATED``...).
 
     Examples:
@@ -143,7 +143,7 @@ class RangeEstimate:
 
 
 @attrs.frozen(kw_only=True)
-class RangeBody:
+class RangeBody(ToDict):
     """Range left on the battery, with the vehicle's alternative estimates.
 
     Attributes:
@@ -177,7 +177,7 @@ class RangeBody:
 
 
 @attrs.frozen(kw_only=True)
-class ValuesBody:
+class ValuesBody(ToDict):
     """A generic array body: ``{"values": [...], "rowCount"?, "columnCount"?}``.
 
     Used for lists the SDK does not type further (charge records, charge timers,
@@ -196,7 +196,7 @@ class ValuesBody:
 
 
 @attrs.frozen(kw_only=True)
-class Door:
+class Door(ToDict):
     """One door of `DoorsBody`; row 0 is the front, column 0 the left.
 
     Examples:
@@ -211,7 +211,7 @@ class Door:
 
 
 @attrs.frozen(kw_only=True)
-class Window:
+class Window(ToDict):
     """One window of `WindowsBody`; row 0 is the front, column 0 the left.
 
     Examples:
@@ -225,7 +225,7 @@ class Window:
 
 
 @attrs.frozen(kw_only=True)
-class Tire:
+class Tire(ToDict):
     """One tire of `TiresBody`; row 0 is the front axle, column 0 the left.
 
     Examples:
@@ -239,7 +239,7 @@ class Tire:
 
 
 @attrs.frozen(kw_only=True)
-class DoorsBody:
+class DoorsBody(ToDict):
     """``closure-doors``: every door, laid out in rows and columns.
 
     Examples:
@@ -264,7 +264,7 @@ class DoorsBody:
 
 
 @attrs.frozen(kw_only=True)
-class WindowsBody:
+class WindowsBody(ToDict):
     """``closure-windows``: every window, laid out in rows and columns.
 
     Examples:
@@ -286,7 +286,7 @@ class WindowsBody:
 
 
 @attrs.frozen(kw_only=True)
-class TiresBody:
+class TiresBody(ToDict):
     """``wheel-tires``: the pressure of every tire, laid out in rows and columns.
 
     Attributes:
@@ -312,7 +312,7 @@ class TiresBody:
 
 
 @attrs.frozen(kw_only=True)
-class LocationBody:
+class LocationBody(ToDict):
     """``location-preciselocation``: where the vehicle is, or was last parked.
 
     Attributes:
@@ -336,7 +336,7 @@ class LocationBody:
 
 
 @attrs.frozen(kw_only=True)
-class ChargeLimitCondition:
+class ChargeLimitCondition(ToDict):
     """Where or with which connector a `ChargeLimit` applies (None for ``GLOBAL``).
 
     Examples:
@@ -352,7 +352,7 @@ class ChargeLimitCondition:
 
 
 @attrs.frozen(kw_only=True)
-class ChargeLimit:
+class ChargeLimit(ToDict):
     """One configured charge limit: ``GLOBAL``, per ``LOCATION`` or per ``CONNECTOR``.
 
     Examples:
@@ -366,7 +366,7 @@ class ChargeLimit:
 
 
 @attrs.frozen(kw_only=True)
-class ChargeLimitsBody:
+class ChargeLimitsBody(ToDict):
     """``charge-chargelimits``: every configured limit and the one in force.
 
     Attributes:
@@ -400,7 +400,7 @@ class ChargeLimitsBody:
 
 
 @attrs.frozen(kw_only=True)
-class StatusBody:
+class StatusBody(ToDict):
     """A ``diagnostics-*`` system status: ``{"status": "OK"|"ALERT", "description"}``.
 
     Examples:
@@ -425,7 +425,7 @@ class StatusBody:
 
 
 @attrs.frozen(kw_only=True)
-class OpenLockBody:
+class OpenLockBody(ToDict):
     """A trunk, tailgate, engine cover or sunroof: ``{"isOpen", "isLocked"?}``.
 
     Examples:
@@ -440,7 +440,7 @@ class OpenLockBody:
 
 
 @attrs.frozen(kw_only=True)
-class DriveModeBody:
+class DriveModeBody(ToDict):
     """``transmission-drivemode``: Smartcar's canonical mode and the maker's own label.
 
     Examples:
@@ -459,7 +459,7 @@ class DriveModeBody:
 
 
 @attrs.frozen(kw_only=True)
-class AvailableCapacity:
+class AvailableCapacity(ToDict):
     """A battery capacity the vehicle may have, for `NominalCapacityBody`.
 
     Examples:
@@ -472,7 +472,7 @@ class AvailableCapacity:
 
 
 @attrs.frozen(kw_only=True)
-class NominalCapacityBody:
+class NominalCapacityBody(ToDict):
     """``tractionbattery-nominalcapacity``: the battery's rated capacity.
 
     Attributes:
@@ -498,7 +498,7 @@ class NominalCapacityBody:
 
 
 @attrs.frozen(kw_only=True)
-class GenericBody:
+class GenericBody(ToDict):
     """Any other body: one the catalogue does not type, or one not of its usual shape.
 
     Attributes:
@@ -1173,7 +1173,7 @@ IS_ASLEEP: Final = "connectivitystatus-isasleep"
 
 
 @attrs.frozen(kw_only=True)
-class SignalError:
+class SignalError(ToDict):
     """Why a signal could not be read (``status.error`` of a signal).
 
     Attributes:
@@ -1195,7 +1195,7 @@ class SignalError:
 
 
 @attrs.frozen(kw_only=True)
-class Signal:
+class Signal(ToDict):
     """One signal of a vehicle: what it is, whether it was read, and its body.
 
     Attributes:
@@ -1420,7 +1420,7 @@ def parse_signal(obj: Mapping[str, Any]) -> Signal:
 
 
 @attrs.frozen(kw_only=True)
-class SignalsVehicle:
+class SignalsVehicle(ToDict):
     """The vehicle a ``/signals`` response is about (its ``included.vehicle``).
 
     Examples:
@@ -1539,6 +1539,18 @@ class Signals(Mapping[str, Signal]):
         if signal is None or signal.body is None:
             return None
         return getattr(signal.body, "value", None)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The signals as JSON-ready data, ``code -> signal dict``, for a web handler.
+
+        Each signal is `Signal.to_dict`: code, name, group, status, error, body (its
+        fields, e.g. ``{"value": 80, "unit": "percent"}``) and ISO-8601 timestamps.
+
+        Examples:
+            >>> signals.to_dict()["tractionbattery-stateofcharge"]["body"]
+            {'value': 80, 'unit': 'percent'}
+        """
+        return {code: to_jsonable(signal) for code, signal in self.items()}
 
     def by_group(self, group: str) -> tuple[Signal, ...]:
         """The signals of one group (``"TractionBattery"``, any case), in response order.
