@@ -27,6 +27,8 @@ Examples:
 
 from __future__ import annotations
 
+import attrs as _attrs
+
 from ._bodies import (
     AvailableCapacity,
     ChargeLimit,
@@ -130,3 +132,18 @@ __all__ = [
     "parse_signal",
     "parse_signals",
 ]
+
+# The classes read as smartcar_async.signals.X in reprs and tracebacks, not as the
+# private module that defines them. All string annotations are resolved first (a
+# subclass's include its base's), while __module__ still names the defining module.
+_public_classes = [
+    obj
+    for obj in map(globals().__getitem__, __all__)
+    if isinstance(obj, type) and obj.__module__.startswith(__name__ + "._")
+]
+for _cls in _public_classes:
+    if _attrs.has(_cls):
+        _attrs.resolve_types(_cls)
+for _cls in _public_classes:
+    _cls.__module__ = __name__
+del _cls, _public_classes
