@@ -35,23 +35,33 @@ async def read_capped(response: httpx.Response, limit: int) -> None:
     """
     chunks: list[bytes] = []
     size = 0
-    # aiter_bytes is an async generator: closed here, not left to the garbage collector
-    # (trio warns about generators it finds unfinished).
-    decoded = response.aiter_bytes()
+    too_large = False
+    # Past the limit the response is closed (its connection dropped) and the same
+    # iterator is run to its end, which then comes at once, by exhaustion or by a read
+    # error. Abandoning it instead would leave httpx's and httpcore's nested async
+    # generators unfinished, which trio reports as a resource leak.
     try:
-        async for chunk in decoded:
+        async for chunk in response.aiter_bytes():
+            if too_large:
+                continue  # what was already buffered: decoded, never kept
             size += len(chunk)
             if size > limit:
-                raise APIResponseError(
-                    f"{response.request.method} {response.request.url.path}: the response "
-                    f"body exceeds max_response_size ({limit:,} bytes decoded); not read further",
-                    status_code=response.status_code,
-                    request_id=response.headers.get("sc-request-id"),
-                )
+                too_large = True
+                await response.aclose()
+                continue
             chunks.append(chunk)
+    except Exception:
+        if not too_large:
+            raise
     finally:
-        await decoded.aclose()  # type: ignore[attr-defined]
         await response.aclose()
+    if too_large:
+        raise APIResponseError(
+            f"{response.request.method} {response.request.url.path}: the response body "
+            f"exceeds max_response_size ({limit:,} bytes decoded); not read further",
+            status_code=response.status_code,
+            request_id=response.headers.get("sc-request-id"),
+        )
     # httpx has no public way to hand a body it did not read itself to a Response; this
     # is the attribute its own ``aread`` fills (httpx is pinned below 0.29).
     response._content = b"".join(chunks)

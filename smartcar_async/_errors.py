@@ -245,7 +245,8 @@ class UpstreamError(APIStatusError):
 
 
 class APIResponseError(SmartcarError):
-    """A 2xx response whose body is not what the API documents (not JSON, wrong shape).
+    """A 2xx response whose body is not what the API documents (not JSON, wrong shape),
+    or any response whose body exceeds ``max_response_size``.
 
     Attributes:
         status_code: the HTTP status.
