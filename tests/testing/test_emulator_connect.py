@@ -281,7 +281,7 @@ async def test_reauthentication_checks(emulator: SmartcarEmulator) -> None:
                 response_type="none",
             )
         )
-        assert done.status_code == 200
+        assert (done.status_code, done.text) == (200, "You're all set.")
         assert "location" not in done.headers
         emulator.queue_consent("access_denied")
         denied = await browser.get(
