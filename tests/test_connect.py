@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from urllib.parse import parse_qs, quote, urlencode, urlsplit
 
 import pytest
@@ -347,6 +348,29 @@ def test_parse_redirect_raises_only_connect_errors(query: str, state: str) -> No
         return
     assert result.state == state
     assert (result.user_id or result.vehicle_id) is not None
+
+
+_KEYS = st.sampled_from(
+    ["state", "user_id", "userId", "vehicle_id", "error", "error_description", "code",
+     "make", "model", "year", "vin", "status_code", "error_message", "external_id", "x"]
+)  # fmt: skip
+
+
+@settings(max_examples=400, derandomize=True, deadline=None)
+@given(
+    pairs=st.lists(
+        st.tuples(
+            _KEYS,
+            st.one_of(st.sampled_from(["s", "2019", "²", "٣", ""]), st.text(max_size=8)),
+        )
+    )
+)
+def test_parse_redirect_raises_only_connect_errors_on_redirect_like_queries(
+    pairs: list[tuple[str, str]],
+) -> None:
+    # The keys Connect uses, with odd values ('²' as a year...), in any combination.
+    with contextlib.suppress(sc.ConnectError):
+        parse_redirect(urlencode(pairs), expected_state="s")
 
 
 @settings(max_examples=200, derandomize=True, deadline=None)
