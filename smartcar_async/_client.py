@@ -292,6 +292,12 @@ class SmartcarClient:
         """The client's clock."""
         return self._shared.clock
 
+    @property
+    def rate_limit_paused_seconds(self) -> float:
+        """Seconds this client (with the clients derived from it) has been paused after
+        app-wide 429s (``RATE_LIMIT:SMARTCAR_API``)."""
+        return self._shared.throttle.paused_seconds
+
     def __repr__(self) -> str:
         return (
             f"<SmartcarClient vehicle_api_url={self._shared.vehicle_api_url!r} "
