@@ -8,7 +8,7 @@ Examples:
 
 import attrs as _attrs
 
-from . import signals, webhooks
+from . import connect, signals, webhooks
 from ._auth import AccessToken, ClientCredentials, InMemoryTokenStore, TokenManager, TokenStore
 from ._client import SmartcarClient
 from ._clock import Clock, SystemClock, VirtualClock
@@ -42,6 +42,7 @@ from ._pipeline import CallState, Middleware, Next
 from ._raw import RawResponse
 from ._retry import RetryPolicy
 from ._version import __version__
+from .connect import ConnectError, ConnectResult, ConnectStateError
 from .resources import (
     ChargeWindow,
     CommandExecution,
@@ -77,6 +78,9 @@ __all__ = [
     "CommandName",
     "CompatibilityError",
     "ConfigurationError",
+    "ConnectError",
+    "ConnectResult",
+    "ConnectStateError",
     "ConnectedServicesAccountError",
     "Connection",
     "ErrorDetail",
@@ -116,6 +120,7 @@ __all__ = [
     "Webhook",
     "WebhookPayloadError",
     "WebhookVerificationError",
+    "connect",
     "signals",
     "webhooks",
     "__version__",

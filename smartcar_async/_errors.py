@@ -34,6 +34,8 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from ._coerce import text_or_number, whole_number
+
 if TYPE_CHECKING:
     import httpx
 
@@ -373,70 +375,46 @@ def error_class(status_code: int, error_type: str | None) -> type[APIStatusError
     return APIStatusError
 
 
-def _text(value: object) -> str | None:
-    if value is None:
-        return None
-    if isinstance(value, str):
-        return value
-    if isinstance(value, (int, float, bool)):
-        return str(value)
-    return None
-
-
-def _int(value: object) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str) and value.strip().isdigit():
-        # isdigit() also accepts "²" and numbers too long for int(): neither may escape.
-        try:
-            return int(value.strip())
-        except ValueError:
-            return None
-    return None
-
-
 def _resolution(value: object) -> tuple[str | None, str | None]:
     """``(type, url)`` from ``{"type", "url"}`` or a bare string."""
     if isinstance(value, Mapping):
-        return _text(value.get("type")), _text(value.get("url"))
-    return _text(value), None
+        return text_or_number(value.get("type")), text_or_number(value.get("url"))
+    return text_or_number(value), None
 
 
 def _detail(value: object) -> tuple[str | None, tuple[Any, ...]]:
     """``detail`` as text, and its entries when it is an array."""
     if not isinstance(value, list):
-        return _text(value), ()
+        return text_or_number(value), ()
     parts: list[str] = []
     for item in value:
         if isinstance(item, Mapping):
             # The v2 docs show entries like {"field": ..., "message": ...}.
-            text = _text(item.get("message")) or _text(item.get("detail"))
-            field = _text(item.get("field"))
+            text = text_or_number(item.get("message")) or text_or_number(item.get("detail"))
+            field = text_or_number(item.get("field"))
             if text is None:
                 text = json.dumps(item, separators=(",", ":"), default=str)
             parts.append(f"{field}: {text}" if field else text)
-        elif (text := _text(item)) is not None:
+        elif (text := text_or_number(item)) is not None:
             parts.append(text)
     return ("; ".join(parts) or None), tuple(value)
 
 
 def _request_id(entry: Mapping[str, Any]) -> str | None:
-    found = _text(entry.get("requestId"))
+    found = text_or_number(entry.get("requestId"))
     meta = entry.get("meta")
     if found is None and isinstance(meta, Mapping):
-        found = _text(meta.get("requestId"))
+        found = text_or_number(meta.get("requestId"))
     return found
 
 
 def _doc_url(entry: Mapping[str, Any]) -> str | None:
     links = entry.get("links")
     if isinstance(links, Mapping):
-        about = _text(links.get("about"))
+        about = text_or_number(links.get("about"))
         if about:
             return about
-    return _text(entry.get("docURL")) or _text(entry.get("docUrl"))
+    return text_or_number(entry.get("docURL")) or text_or_number(entry.get("docUrl"))
 
 
 def _detail_from_entry(entry: Mapping[str, Any]) -> ErrorDetail:
@@ -444,14 +422,14 @@ def _detail_from_entry(entry: Mapping[str, Any]) -> ErrorDetail:
     detail, detail_items = _detail(entry.get("detail"))
     resolution, resolution_url = _resolution(entry.get("resolution"))
     return ErrorDetail(
-        type=_text(entry.get("type")),
-        code=_text(entry.get("code")),
-        title=_text(entry.get("title")),
-        detail=detail or _text(entry.get("description")),
-        status=_int(entry.get("status")) or _int(entry.get("statusCode")),
+        type=text_or_number(entry.get("type")),
+        code=text_or_number(entry.get("code")),
+        title=text_or_number(entry.get("title")),
+        detail=detail or text_or_number(entry.get("description")),
+        status=whole_number(entry.get("status")) or whole_number(entry.get("statusCode")),
         doc_url=_doc_url(entry),
         resolution=resolution,
-        suggested_user_message=_text(entry.get("suggestedUserMessage")),
+        suggested_user_message=text_or_number(entry.get("suggestedUserMessage")),
         meta=meta if isinstance(meta, Mapping) else None,
         resolution_url=resolution_url,
         request_id=_request_id(entry),
@@ -482,8 +460,8 @@ def details_from_json(body: object) -> list[ErrorDetail]:
         return [
             ErrorDetail(
                 code=error,
-                detail=_text(body.get("error_description")),
-                doc_url=_text(body.get("error_uri")),
+                detail=text_or_number(body.get("error_description")),
+                doc_url=text_or_number(body.get("error_uri")),
             )
         ]
     return []
