@@ -37,6 +37,7 @@ from ._errors import (
     WebhookVerificationError,
 )
 from ._fanout import FanOut, FanOutProgress, Outcome
+from ._pacing import LocalRateLimiter, RateLimiter
 from ._pagination import AsyncPaginator, Page
 from ._pipeline import CallState, Middleware, Next
 from ._raw import RawResponse
@@ -87,6 +88,7 @@ __all__ = [
     "FanOut",
     "FanOutProgress",
     "InMemoryTokenStore",
+    "LocalRateLimiter",
     "Middleware",
     "Next",
     "NotFoundError",
@@ -94,6 +96,7 @@ __all__ = [
     "Page",
     "PermissionDeniedError",
     "RateLimitError",
+    "RateLimiter",
     "RawResponse",
     "RetryPolicy",
     "ScheduleKind",

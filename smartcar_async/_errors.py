@@ -295,8 +295,9 @@ class CommandFailedError(SmartcarError):
 
     Attributes:
         status_code: the HTTP status (200 or 202).
-        type / code / detail / doc_url / resolution / resolution_url /
-            suggested_user_message: from the body's first error, when it carried one.
+        type: the body's first error type, when it carried one; likewise ``code``,
+            ``detail``, ``doc_url``, ``resolution``, ``resolution_url`` and
+            ``suggested_user_message``.
         command_status: the execution's ``status.value`` (``FAILURE``...), if it had one.
         errors: every error entry found in the body.
         request_id: the ``SC-Request-Id`` header, else the body's ``requestId``.

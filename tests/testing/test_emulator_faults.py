@@ -262,7 +262,7 @@ async def test_app_bucket_defaults_follow_the_docs(clock: VirtualClock) -> None:
     assert still.status_code == 429
     assert error_of(still)["code"] == "SMARTCAR_API"
     assert refilled.status_code == 200
-    limiter = emulator._core.rate_limiter
+    limiter = emulator.rate_limiter
     assert limiter is not None
     assert (limiter.admitted, limiter.refused) == (121, 2)
 
