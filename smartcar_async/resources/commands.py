@@ -11,7 +11,6 @@ the command failed.
 from __future__ import annotations
 
 import datetime as _dt
-import math
 from collections.abc import AsyncIterable, Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeAlias, TypeVar
 
@@ -203,13 +202,15 @@ def charge_limit_command(percent: int) -> _Command[CommandExecution]:
 
 
 def _coordinate(value: object, name: str, limit: float) -> float:
+    # The range is checked by comparison alone: an int is compared exactly (10**400
+    # would overflow math.isfinite), and NaN fails every comparison.
     if (
         isinstance(value, bool)
         or not isinstance(value, (int, float))
-        or not math.isfinite(value)
         or not -limit <= value <= limit
     ):
-        raise ValueError(f"{name} must be a number from {-limit:g} to {limit:g}, got {value!r}")
+        shown = repr(value) if not isinstance(value, int) or abs(value) < 10**20 else "a huge int"
+        raise ValueError(f"{name} must be a number from {-limit:g} to {limit:g}, got {shown}")
     return value
 
 
