@@ -40,6 +40,7 @@ from ._errors import (
     WebhookVerificationError,
 )
 from ._fanout import FanOut, FanOutProgress, Outcome
+from ._pacing import LocalRateLimiter, RateLimiter
 from ._pagination import AsyncPaginator, Page
 from ._pipeline import CallState, Middleware, Next
 from ._raw import RawResponse
@@ -92,6 +93,7 @@ __all__ = [
     "FanOutProgress",
     "InMemoryTokenStore",
     "InvalidRequestError",
+    "LocalRateLimiter",
     "Middleware",
     "Next",
     "NotFoundError",
@@ -99,6 +101,7 @@ __all__ = [
     "Page",
     "PermissionDeniedError",
     "RateLimitError",
+    "RateLimiter",
     "RawResponse",
     "RetryPolicy",
     "ScheduleKind",
