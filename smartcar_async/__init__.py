@@ -39,7 +39,7 @@ from ._errors import (
     WebhookPayloadError,
     WebhookVerificationError,
 )
-from ._fanout import FanOut, FanOutProgress, Outcome
+from ._fanout import FanOut, FanOutProgress, Outcome, OutcomeFailure, OutcomeSuccess
 from ._pacing import LocalRateLimiter, RateLimiter
 from ._pagination import AsyncPaginator, Page
 from ._pipeline import CallState, Middleware, Next
@@ -98,6 +98,8 @@ __all__ = [
     "Next",
     "NotFoundError",
     "Outcome",
+    "OutcomeFailure",
+    "OutcomeSuccess",
     "Page",
     "PermissionDeniedError",
     "RateLimitError",

@@ -28,7 +28,8 @@ def public_models() -> list[type]:
         "ClientCredentials",  # likewise
         "CallState",  # the SDK's per-call bookkeeping
         "FanOutProgress",  # counters of a run
-        "Outcome",  # one target of a run: its value has to_dict
+        "OutcomeFailure",  # one target of a run: its value has to_dict
+        "OutcomeSuccess",  # likewise
         "RetryPolicy",  # settings
         "SignalSpec",  # the catalogue's description of a code, not data from the API
         "WebhookResponse",  # already an HTTP answer (json_bytes)

@@ -7,14 +7,18 @@ from __future__ import annotations
 
 import datetime as _dt
 from collections.abc import Iterable, Iterator, Mapping
-from typing import Any
+from typing import Any, TypeAlias, cast
 
 import attrs
 
 from .._models import RAW, ToDict, to_jsonable
 from ._bodies import SignalBody
 
-__all__ = ["Signal", "SignalError", "Signals", "SignalsVehicle"]
+__all__ = ["Signal", "SignalError", "SignalValue", "Signals", "SignalsVehicle"]
+
+
+#: What `Signals.value` returns: a JSON scalar, to narrow with ``isinstance``.
+SignalValue: TypeAlias = "bool | int | float | str | None"
 
 
 @attrs.frozen(kw_only=True)
@@ -162,17 +166,24 @@ class Signals(Mapping[str, Signal]):
     def __repr__(self) -> str:
         return f"Signals({list(self._by_code)!r}, vehicle={self._vehicle!r})"
 
-    def value(self, code: str) -> Any:
+    def value(self, code: str) -> SignalValue:
         """``body.value`` of a signal, or None when absent, failed or without a value.
+
+        The result is a JSON scalar whose type depends on the signal: narrow it with
+        ``isinstance`` (type checkers then know it), or read ``signal.body`` for the
+        typed body.
 
         Examples:
             >>> signals.value(IS_LOCKED)
             True
+            >>> soc = signals.value(STATE_OF_CHARGE)
+            >>> if isinstance(soc, (int, float)) and soc < 20: ...
         """
         signal = self._by_code.get(code)
         if signal is None or signal.body is None:
             return None
-        return getattr(signal.body, "value", None)
+        # Every body's ``value`` is a JSON scalar: the parsers refuse anything else.
+        return cast(SignalValue, getattr(signal.body, "value", None))
 
     def to_dict(self) -> dict[str, Any]:
         """The signals as JSON-ready data, ``code -> signal dict``, for a web handler.
