@@ -118,3 +118,33 @@ def test_percentile_is_nearest_rank() -> None:
     assert percentile(values, 0.99) == 99
     assert percentile([7.0], 0.99) == 7
     assert percentile([], 0.5) == 0
+
+
+async def test_piped_the_demo_still_shows_its_progress(cli: Run) -> None:
+    # The test's stderr is no terminal, like a pipe: a line at each tenth of a phase.
+    result = await cli("demo", "--vehicles", "20", "--concurrency", "5")
+
+    assert result.code == 0, result.err
+    reads = [line for line in result.err.splitlines() if line.startswith("reading signals: ")]
+    assert reads[0].startswith("reading signals: 2/20")
+    assert reads[-1].startswith("reading signals: 20/20")
+    assert len(reads) == 10
+
+
+def test_progress_counts_fit_80_columns() -> None:
+    import io
+
+    from rich.console import Console
+
+    from smartcar_async.cli._output import Output
+
+    out = Output(stdout=io.StringIO(), stderr=io.StringIO())
+    progress = out.progress()
+    task = progress.add_task("locking unlocked vehicles", total=10_000, status="")
+    progress.update(task, completed=5_000, status="12 failed  3 waiting on Retry-After")
+    screen = Console(file=io.StringIO(), width=80, record=True)
+    screen.print(progress.make_tasks_table(progress.tasks))
+    text = screen.export_text()
+    assert "5000/10000" in text
+    assert "0:00:00" in text  # the elapsed time, whole
+    assert "12 failed" in text  # the status gives way last
