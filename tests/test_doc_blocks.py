@@ -30,6 +30,7 @@ import attrs
 import pytest
 
 import smartcar_async as sc
+from smartcar_async.cli._serve import emulator_environment
 from smartcar_async.testing import SmartcarEmulator
 
 pytestmark = pytest.mark.anyio
@@ -156,14 +157,8 @@ async def test_the_python_blocks_of_a_page_run(
     monkeypatch.chdir(tmp_path)
     async with emulator.serve() as base_url:
         kwargs = emulator.client_kwargs(base_url=base_url)
-        for name, value in {
-            "SMARTCAR_CLIENT_ID": kwargs["client_id"],
-            "SMARTCAR_CLIENT_SECRET": kwargs["client_secret"],
-            "SMARTCAR_TOKEN_URL": kwargs["token_url"],
-            "SMARTCAR_VEHICLE_API_URL": kwargs["vehicle_api_url"],
-            "SMARTCAR_MANAGEMENT_API_URL": kwargs["management_api_url"],
-            "SMARTCAR_MANAGEMENT_TOKEN": emulator.management_token,
-        }.items():
+        # What `smartcar-async emulator serve` tells a reader to export.
+        for name, value in emulator_environment(emulator, base_url).items():
             monkeypatch.setenv(name, value)
         async with sc.SmartcarClient(**kwargs) as client:
             namespace: dict[str, Any] = {

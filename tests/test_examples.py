@@ -16,6 +16,7 @@ from pathlib import Path
 import anyio
 import pytest
 
+from smartcar_async.cli._serve import emulator_environment
 from smartcar_async.testing import SmartcarEmulator
 
 pytestmark = pytest.mark.anyio
@@ -45,15 +46,8 @@ async def test_the_fleet_job_runs_as_a_program_against_a_served_emulator() -> No
         for car in emulator.fleet()
     )
     async with emulator.serve() as base_url:
-        kwargs = emulator.client_kwargs(base_url=base_url)
-        env = {
-            **os.environ,
-            "SMARTCAR_CLIENT_ID": kwargs["client_id"],
-            "SMARTCAR_CLIENT_SECRET": kwargs["client_secret"],
-            "SMARTCAR_TOKEN_URL": kwargs["token_url"],
-            "SMARTCAR_VEHICLE_API_URL": kwargs["vehicle_api_url"],
-            "SMARTCAR_MANAGEMENT_API_URL": kwargs["management_api_url"],
-        }
+        # What `smartcar-async emulator serve` tells a user to export.
+        env = {**os.environ, **emulator_environment(emulator, base_url)}
         with anyio.fail_after(120):
             done = await anyio.run_process(
                 [sys.executable, str(EXAMPLES / "fleet_job.py"), "--concurrency", "4"],
