@@ -39,6 +39,7 @@ from ._errors import (
     WebhookPayloadError,
     WebhookVerificationError,
 )
+from ._experimental import ExperimentalWarning
 from ._fanout import FanOut, FanOutProgress, Outcome, OutcomeFailure, OutcomeSuccess
 from ._pacing import LocalRateLimiter, RateLimiter
 from ._pagination import AsyncPaginator, Page
@@ -89,6 +90,7 @@ __all__ = [
     "ConnectedServicesAccountError",
     "Connection",
     "ErrorDetail",
+    "ExperimentalWarning",
     "FanOut",
     "FanOutProgress",
     "InMemoryTokenStore",
