@@ -32,6 +32,7 @@ from ._errors import (
     ClientStateError,
     ConfigurationError,
     InvalidRequestError,
+    SmartcarError,
     error_from_response,
 )
 from ._logging import logger, setup_from_environment
@@ -47,6 +48,7 @@ from ._pipeline import (
     build_chain,
 )
 from ._raw import RawResponse
+from ._redact import redact
 from ._retry import RetryPolicy
 from ._transport import default_transport
 from ._version import __version__
@@ -515,7 +517,21 @@ class SmartcarClient:
                 f"{method} {path[:200]}: the request could not be built ({type(exc).__name__})"
             ) from exc
         try:
-            response = await self._chain(request)
+            response = await self._exchange(request)
+            if not 200 <= response.status_code < 300:
+                raise error_from_response(response)
+        except SmartcarError as exc:
+            # The one exit of every call's errors: mask the credentials in whatever the
+            # error exposes or chains before an error tracker serialises it.
+            redact(exc, (self._shared.tokens.credentials.client_secret,))
+            raise
+        return response, state
+
+    async def _exchange(self, request: httpx.Request) -> httpx.Response:
+        """The pipeline, with httpx's exceptions turned into the SDK's."""
+        method = request.method
+        try:
+            return await self._chain(request)
         except httpx.TimeoutException as exc:
             raise APITimeoutError(
                 f"{method} {request.url.path} timed out ({type(exc).__name__})",
@@ -530,9 +546,6 @@ class SmartcarClient:
                 method=method,
                 url=str(request.url.copy_with(query=None)),
             ) from exc
-        if not 200 <= response.status_code < 300:
-            raise error_from_response(response)
-        return response, state
 
     async def _call(
         self,
