@@ -8,7 +8,14 @@ import os
 import platform
 import ssl
 import types
-from collections.abc import AsyncIterable, Awaitable, Callable, Iterable, Sequence
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterable,
+    Awaitable,
+    Callable,
+    Iterable,
+    Sequence,
+)
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast
 
 import anyio.lowlevel
@@ -100,6 +107,25 @@ class _Shared:
     max_response_size: int
     loop: object | None = None
     closed: bool = False
+    # Parked in the loop the client first ran in: event loops finalise their live async
+    # generators before they close (asyncio.run, trio.run), so the pool is closed in
+    # its own loop instead of leaving sockets to a dead one.
+    guard: AsyncGenerator[None, None] | None = None
+
+
+async def _close_shared(shared: _Shared) -> None:
+    if shared.closed:
+        return
+    shared.closed = True
+    if shared.owns_http:
+        await shared.http.aclose()
+
+
+async def _close_with_loop(shared: _Shared) -> AsyncGenerator[None, None]:
+    try:
+        yield
+    finally:
+        await _close_shared(shared)
 
 
 class SmartcarClient:
@@ -385,6 +411,7 @@ class SmartcarClient:
     # -- lifecycle -----------------------------------------------------------------------
 
     async def __aenter__(self) -> SmartcarClient:
+        await self._adopt_loop()
         return self
 
     async def __aexit__(
@@ -396,12 +423,25 @@ class SmartcarClient:
         await self.aclose()
 
     async def aclose(self) -> None:
-        """Close the connection pool (unless it was passed in as ``http_client``)."""
-        if self._derived or self._shared.closed:
+        """Close the connection pool (unless it was passed in as ``http_client``).
+
+        Calls still in flight end with `ClientStateError` (a retry or a replay is not
+        sent). A client whose event loop ends without `aclose` is closed by the loop's
+        shutdown, so a later ``asyncio.run`` finds it closed, not holding dead sockets.
+
+        Raises:
+            ClientStateError: the pool's connections belong to another event loop that
+                could not close them.
+        """
+        shared = self._shared
+        if self._derived or shared.closed:
             return
-        self._shared.closed = True
-        if self._shared.owns_http:
-            await self._shared.http.aclose()
+        try:
+            await _close_shared(shared)
+        except RuntimeError as exc:  # "Event loop is closed": sockets of another loop
+            raise ClientStateError(_OTHER_LOOP) from exc
+        if shared.guard is not None:
+            await shared.guard.aclose()
 
     @property
     def is_closed(self) -> bool:
@@ -410,12 +450,18 @@ class SmartcarClient:
 
     # -- the request path ----------------------------------------------------------------
 
-    def _check_loop(self) -> None:
-        loop = _current_loop()
+    async def _adopt_loop(self) -> None:
+        """Make the running loop the client's, on first use."""
         shared = self._shared
-        if shared.loop is None:
-            shared.loop = loop
-        elif shared.loop is not loop:
+        if shared.loop is not None:
+            return
+        shared.loop = _current_loop()
+        shared.guard = _close_with_loop(shared)
+        await shared.guard.asend(None)
+
+    def _check_loop(self) -> None:
+        shared = self._shared
+        if shared.loop is not _current_loop():
             raise ClientStateError(_OTHER_LOOP)
         if shared.closed:
             raise ClientStateError(_CLOSED)
@@ -487,6 +533,8 @@ class SmartcarClient:
         Examples:
             >>> response, _ = await client.request("GET", "vehicle", "/vehicles/abc")
         """
+        if self._shared.loop is None:
+            await self._adopt_loop()
         self._check_loop()
         headers = self._headers
         if user_id is not None:
