@@ -31,6 +31,7 @@ from ._config import (
     DEFAULT_TIMEOUT,
     ENV_CLIENT_ID,
     ENV_CLIENT_SECRET,
+    proxy_from_environment,
     resolve_urls,
 )
 from ._errors import (
@@ -85,6 +86,33 @@ _OTHER_LOOP = (
     "connection pool belong to one loop: create one client per event loop"
 )
 _CLOSED = "this SmartcarClient is closed"
+
+
+def _transports(
+    urls: Sequence[str],
+    *,
+    proxy: str | None,
+    trust_env: bool,
+    build: Callable[[str | None], httpx.AsyncBaseTransport],
+) -> tuple[httpx.AsyncBaseTransport, dict[str, httpx.AsyncBaseTransport]]:
+    """The default transport and per-host mounts for ``proxy``/``trust_env``.
+
+    One transport when every base URL gets the same proxy (the usual case); otherwise
+    a mount per host, so ``NO_PROXY`` can exempt one host and not the others.
+    """
+    if proxy is not None or not trust_env:
+        return build(proxy), {}
+    chosen = {url: proxy_from_environment(url) for url in urls}
+    if len(set(chosen.values())) == 1:
+        return build(next(iter(chosen.values()))), {}
+    by_proxy: dict[str | None, httpx.AsyncBaseTransport] = {}
+    mounts: dict[str, httpx.AsyncBaseTransport] = {}
+    for url, choice in chosen.items():
+        if choice not in by_proxy:
+            by_proxy[choice] = build(choice)
+        parts = httpx.URL(url)
+        mounts[f"all://{parts.netloc.decode('ascii')}"] = by_proxy[choice]
+    return build(None), mounts
 
 
 def _current_loop() -> object:
@@ -162,6 +190,14 @@ class SmartcarClient:
         max_response_size: the largest response body, in bytes after decompression,
             that the SDK reads (64 MiB by default); a larger one raises
             `APIResponseError`. Applies whatever transport or ``http_client`` is used.
+        proxy: send every request through this proxy (``http://host:port``, with
+            ``user:password@`` if it needs credentials); https goes through a
+            ``CONNECT`` tunnel, so the proxy never sees tokens or the secret.
+        trust_env: take the proxy from ``HTTPS_PROXY``/``HTTP_PROXY``/``ALL_PROXY``,
+            honouring ``NO_PROXY``. Off by default: the SDK's own client reads no
+            network settings from the environment. (A ``http_client`` you pass is
+            used as you built it: httpx's own client honours these variables unless
+            you give it ``trust_env=False``.)
 
     Examples:
         >>> async with SmartcarClient() as client:
@@ -190,6 +226,8 @@ class SmartcarClient:
         http2: bool = False,
         token_auth: Literal["post", "basic"] = "post",
         max_response_size: int = DEFAULT_MAX_RESPONSE_SIZE,
+        proxy: str | None = None,
+        trust_env: bool = False,
     ) -> None:
         setup_from_environment()
         client_id = client_id or os.environ.get(ENV_CLIENT_ID)
@@ -212,15 +250,27 @@ class SmartcarClient:
         )
         clock = clock if clock is not None else SystemClock()
         owns_http = http_client is None
+        if (proxy is not None or trust_env) and (http_client or transport) is not None:
+            raise ConfigurationError(
+                "proxy= and trust_env= configure the SDK's own HTTP client: with "
+                "http_client= or transport=, set the proxy on those instead"
+            )
         if http_client is None:
+            if transport is None:
+                transport, mounts = _transports(
+                    (token_url, vehicle_api_url, management_api_url),
+                    proxy=proxy,
+                    trust_env=trust_env,
+                    build=lambda p: default_transport(limits, verify=verify, http2=http2, proxy=p),
+                )
+            else:
+                mounts = {}
             http_client = httpx.AsyncClient(
-                transport=(
-                    transport
-                    if transport is not None
-                    else default_transport(limits, verify=verify, http2=http2)
-                ),
+                transport=transport,
+                mounts=mounts,
                 timeout=timeout,
                 follow_redirects=False,
+                trust_env=False,
             )
         tokens = TokenManager(
             ClientCredentials(client_id, client_secret),
