@@ -16,7 +16,7 @@ from contextlib import asynccontextmanager
 import anyio
 import anyio.abc
 import pytest
-from reliability_support import TIMEOUT
+from reliability_support import TIMEOUT, answer, client_at, loopback, read_request
 
 from smartcar_async import (
     APIConnectionError,
@@ -39,39 +39,21 @@ class RecordingProxy:
 
     async def serve(self, stream: anyio.abc.SocketStream) -> None:
         async with stream:
-            data = b""
-            while b"\r\n\r\n" not in data:
-                data += await stream.receive()
-            head, _, body = data.partition(b"\r\n\r\n")
-            lines = head.decode("latin-1").split("\r\n")
+            lines, _ = await read_request(stream)
             self.lines.append(lines[0])
-            length = next(
-                (int(x.split(":")[1]) for x in lines if x.lower().startswith("content-length")), 0
-            )
-            while len(body) < length:
-                body += await stream.receive()
             if "/oauth2/token" in lines[0]:
-                answer = {"access_token": "tok", "expires_in": 3600}
+                body = {"access_token": "tok", "expires_in": 3600}
             else:
-                answer = {"id": "v"}
-            payload = json.dumps(answer).encode()
-            await stream.send(
-                b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n"
-                b"Content-Length: %d\r\n\r\n%s" % (len(payload), payload)
-            )
+                body = {"id": "v"}
+            await answer(stream, json.dumps(body).encode())
 
 
 @asynccontextmanager
 async def recording_proxy() -> AsyncIterator[RecordingProxy]:
     proxy = RecordingProxy()
-    listener = await anyio.create_tcp_listener(local_host="127.0.0.1")
-    proxy.url = f"http://127.0.0.1:{listener.extra(anyio.abc.SocketAttribute.local_port)}"
-    async with listener, anyio.create_task_group() as tg:
-        tg.start_soon(listener.serve, proxy.serve)
-        try:
-            yield proxy
-        finally:
-            tg.cancel_scope.cancel()
+    async with loopback(proxy.serve) as url:
+        proxy.url = url
+        yield proxy
 
 
 def dead_base() -> str:
@@ -79,17 +61,6 @@ def dead_base() -> str:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return f"http://127.0.0.1:{sock.getsockname()[1]}"
-
-
-def client_for(base: str, **options: object) -> SmartcarClient:
-    return SmartcarClient(
-        client_id="client_hardening",
-        client_secret="s",
-        token_url=f"{base}/oauth2/token",
-        vehicle_api_url=f"{base}/v3",
-        management_api_url=f"{base}/management/v3",
-        **options,  # type: ignore[arg-type]
-    )
 
 
 @pytest.fixture(autouse=True)
@@ -101,7 +72,7 @@ def no_proxy_variables(monkeypatch: pytest.MonkeyPatch) -> None:
 
 async def test_proxy_sends_every_request_through_the_proxy() -> None:
     base = dead_base()
-    async with recording_proxy() as proxy, client_for(base, proxy=proxy.url) as client:
+    async with recording_proxy() as proxy, client_at(base, proxy=proxy.url) as client:
         with anyio.fail_after(TIMEOUT):
             response, _ = await client.request("GET", "vehicle", "/vehicles/v")
     assert response.json() == {"id": "v"}
@@ -117,7 +88,7 @@ async def test_trust_env_takes_the_proxy_from_the_environment(
     base = dead_base()
     async with recording_proxy() as proxy:
         monkeypatch.setenv("HTTP_PROXY", proxy.url)
-        async with client_for(base, trust_env=True) as client:
+        async with client_at(base, trust_env=True) as client:
             with anyio.fail_after(TIMEOUT):
                 await client.request("GET", "vehicle", "/vehicles/v")
     assert len(proxy.lines) == 2
@@ -128,7 +99,7 @@ async def test_the_environment_is_ignored_by_default(monkeypatch: pytest.MonkeyP
     async with recording_proxy() as proxy:
         monkeypatch.setenv("HTTP_PROXY", proxy.url)
         monkeypatch.setenv("ALL_PROXY", proxy.url)
-        async with client_for(base) as client:
+        async with client_at(base) as client:
             with anyio.fail_after(TIMEOUT), pytest.raises(TokenError):
                 await client.request("GET", "vehicle", "/vehicles/v")
     assert proxy.lines == []
@@ -157,7 +128,7 @@ async def test_no_proxy_exempts_a_host(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 async def test_a_dead_proxy_is_a_connection_error() -> None:
-    async with client_for(dead_base(), proxy=dead_base()) as client:
+    async with client_at(dead_base(), proxy=dead_base()) as client:
         with anyio.fail_after(TIMEOUT), pytest.raises(SmartcarError) as caught:
             await client.request("GET", "vehicle", "/vehicles/v")
     assert isinstance(caught.value, (TokenError, APIConnectionError))

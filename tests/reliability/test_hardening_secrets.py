@@ -13,8 +13,6 @@ from __future__ import annotations
 import base64
 import contextlib
 import json
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from urllib.parse import parse_qsl
 
 import anyio
@@ -22,7 +20,7 @@ import anyio.abc
 import anyio.to_thread
 import httpx
 import pytest
-from reliability_support import TIMEOUT, bev, error_chain
+from reliability_support import TIMEOUT, answer, bev, error_chain, loopback, read_request
 
 from smartcar_async import (
     APIConnectionError,
@@ -172,44 +170,18 @@ async def test_server_text_echoing_the_secret_is_masked() -> None:
     assert isinstance(error, SmartcarError)
 
 
-@asynccontextmanager
-async def echoing_server() -> AsyncIterator[str]:
+async def echo_the_form(stream: anyio.abc.SocketStream) -> None:
     """The echoing token endpoint over loopback, for the CLI (which runs its own loop)."""
-
-    async def serve(stream: anyio.abc.SocketStream) -> None:
-        async with stream:
-            data = b""
-            while b"\r\n\r\n" not in data:
-                data += await stream.receive()
-            head, _, body = data.partition(b"\r\n\r\n")
-            length = 0
-            for line in head.split(b"\r\n"):
-                if line.lower().startswith(b"content-length:"):
-                    length = int(line.split(b":")[1])
-            while len(body) < length:
-                body += await stream.receive()
-            answer = json.dumps(
-                {"error": "invalid_client", "error_description": f"got {body.decode()}"}
-            ).encode()
-            await stream.send(
-                b"HTTP/1.1 401 Unauthorized\r\nContent-Type: application/json\r\n"
-                b"Connection: close\r\nContent-Length: %d\r\n\r\n%s" % (len(answer), answer)
-            )
-
-    listener = await anyio.create_tcp_listener(local_host="127.0.0.1")
-    port = listener.extra(anyio.abc.SocketAttribute.local_port)
-    async with listener, anyio.create_task_group() as tg:
-        tg.start_soon(listener.serve, serve)
-        try:
-            yield f"http://127.0.0.1:{port}"
-        finally:
-            tg.cancel_scope.cancel()
+    async with stream:
+        _, form = await read_request(stream)
+        body = {"error": "invalid_client", "error_description": f"got {form.decode()}"}
+        await answer(stream, json.dumps(body).encode(), status="401 Unauthorized")
 
 
 async def test_the_cli_never_prints_an_echoed_secret(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    async with echoing_server() as base:
+    async with loopback(echo_the_form) as base:
         monkeypatch.setenv("SMARTCAR_CLIENT_ID", "client_hardening")
         monkeypatch.setenv("SMARTCAR_CLIENT_SECRET", SECRET)
         monkeypatch.setenv("SMARTCAR_TOKEN_URL", f"{base}/oauth2/token")
