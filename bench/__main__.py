@@ -20,6 +20,7 @@ SCENARIOS = {
     "parse_cost": "bench.parse_cost:main",
     "fanout": "bench.fanout:main",
     "http2": "bench.http2:main",
+    "per_call": "bench.per_call:main",
     "all": "bench.all:main",
 }
 

@@ -26,6 +26,7 @@ from ._config import (
     resolve_urls,
 )
 from ._errors import APIConnectionError, APITimeoutError, ConfigurationError, error_from_response
+from ._http import ApiHttpClient
 from ._logging import logger, setup_from_environment
 from ._paths import user_id_header
 from ._pipeline import (
@@ -161,7 +162,7 @@ class SmartcarClient:
         clock = clock if clock is not None else SystemClock()
         owns_http = http_client is None
         if http_client is None:
-            http_client = httpx.AsyncClient(
+            http_client = ApiHttpClient(
                 transport=(
                     transport
                     if transport is not None
@@ -213,13 +214,17 @@ class SmartcarClient:
         self._retry = retry
         self._middleware = middleware
         self._derived = derived
-        self._headers = {
-            "Accept": "application/json",
-            # Sent on every call, GETs included: one integration found GETs without it
-            # answered VEHICLE_NOT_FOUND.
-            "Content-Type": "application/json",
-            "User-Agent": _USER_AGENT,
-        }
+        # An httpx.Headers, built once: httpx merges it into the client's own headers by
+        # copying its list, where a dict would be normalised again on every call.
+        self._headers = httpx.Headers(
+            {
+                "Accept": "application/json",
+                # Sent on every call, GETs included: one integration found GETs without it
+                # answered VEHICLE_NOT_FOUND.
+                "Content-Type": "application/json",
+                "User-Agent": _USER_AGENT,
+            }
+        )
         self._base_urls = {
             "vehicle": shared.vehicle_api_url,
             "management": shared.management_api_url,
@@ -453,8 +458,8 @@ class SmartcarClient:
         self._check_loop()
         headers = self._headers
         if user_id is not None:
-            user_id_header(user_id)
-            headers = {**headers, "sc-user-id": user_id}
+            headers = headers.copy()
+            headers["sc-user-id"] = user_id_header(user_id)
         if timeout is None:
             timeout = self._command_timeout if command else self._timeout
         if not isinstance(timeout, httpx.Timeout):  # a float or tuple, as httpx accepts
