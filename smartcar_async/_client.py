@@ -39,6 +39,7 @@ from ._pipeline import (
     ThrottleMiddleware,
     build_chain,
 )
+from ._pool import PoolSizer
 from ._raw import RawResponse
 from ._retry import RetryPolicy
 from ._transport import default_transport
@@ -81,6 +82,7 @@ class _Shared:
     vehicle_api_url: str
     management_api_url: str
     token_url: str
+    pool: PoolSizer
     loop: object | None = None
     closed: bool = False
 
@@ -109,7 +111,9 @@ class SmartcarClient:
         middleware: your own middleware, outermost first (tracing, metrics...).
         token_store: where the application token is kept; in memory by default.
         clock: the time source (tests pass a `VirtualClock`).
-        limits: connection pool limits for the SDK's own HTTP client.
+        limits: connection pool limits for the SDK's own HTTP client. Left at the
+            default, the pool grows when a `fan_out` asks for more concurrency than it
+            has; set, it stays as set (a larger fan-out warns once).
         verify: TLS verification for the SDK's own HTTP client: True (the system's
             trust store), an `ssl.SSLContext` or a CA bundle path. Never turn it off
             against the real API.
@@ -161,15 +165,15 @@ class SmartcarClient:
         )
         clock = clock if clock is not None else SystemClock()
         owns_http = http_client is None
+        pool = PoolSizer(None, growable=False)  # a user's http_client: theirs to size
         if http_client is None:
+            pool = PoolSizer(transport, growable=False)
+            if transport is None:
+                transport = default_transport(limits, verify=verify, http2=http2)
+                # The SDK chose this pool's size, so a larger fan-out may grow it.
+                pool = PoolSizer(transport, growable=limits is DEFAULT_LIMITS)
             http_client = ApiHttpClient(
-                transport=(
-                    transport
-                    if transport is not None
-                    else default_transport(limits, verify=verify, http2=http2)
-                ),
-                timeout=timeout,
-                follow_redirects=False,
+                transport=transport, timeout=timeout, follow_redirects=False
             )
         tokens = TokenManager(
             ClientCredentials(client_id, client_secret),
@@ -188,6 +192,7 @@ class SmartcarClient:
             vehicle_api_url=vehicle_api_url,
             management_api_url=management_api_url,
             token_url=token_url,
+            pool=pool,
         )
         self._setup(
             shared,
@@ -329,7 +334,7 @@ class SmartcarClient:
         """
         from ._fanout import FanOut
 
-        return FanOut(
+        fan_out = FanOut(
             targets,
             fn,
             concurrency=concurrency,
@@ -340,6 +345,8 @@ class SmartcarClient:
             max_rate_limit_retries=max_rate_limit_retries,
             max_rate_limit_wait=max_rate_limit_wait,
         )
+        self._shared.pool.fit(concurrency)
+        return fan_out
 
     def vehicle(self, vehicle_id: str, *, user_id: str) -> VehicleHandle:
         """A handle on one vehicle, for the user who connected it.
