@@ -410,6 +410,11 @@ class SmartcarClient:
 
     async def _send_once(self, request: httpx.Request) -> httpx.Response:
         response = await self._shared.http.send(request)
+        # The body is read and the stream closed. httpx's spent stream points back at
+        # the response (a reference cycle), so without this every response, its body
+        # and the request would wait for the cyclic garbage collector instead of going
+        # as soon as the call is done: under fan-out, megabytes of dead bodies.
+        response.stream = httpx.ByteStream(response.content)
         if logger.isEnabledFor(logging.DEBUG):
             logger.debug(
                 "%s %s -> %d request_id=%s",

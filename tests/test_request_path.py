@@ -5,12 +5,16 @@ more nor less than before.
 
 from __future__ import annotations
 
+import gc
+import weakref
+
 import anyio
 import httpx
 import pytest
 from _helpers import TIMEOUT, FakeSmartcar, Reply, make_client, read
 
 from smartcar_async._http import ApiHttpClient
+from smartcar_async._pipeline import Next
 
 pytestmark = pytest.mark.anyio
 
@@ -62,3 +66,29 @@ async def test_derived_clients_send_the_same_headers_and_their_own_user_id() -> 
             await client.request("GET", "management", "/connections")
     assert [d.headers.get("sc-user-id") for d in fake.api] == ["u", "other", None]
     assert fake.api[0].headers["user-agent"] == fake.api[1].headers["user-agent"]
+
+
+async def test_a_finished_call_leaves_nothing_for_the_garbage_collector() -> None:
+    # httpx's spent response stream points back at its response; the SDK breaks that
+    # cycle, so a response, its body and its request go the moment the call is done
+    # instead of piling up under fan-out until the cyclic collector runs.
+    seen: list[tuple[weakref.ref[httpx.Response], weakref.ref[httpx.Request]]] = []
+
+    async def spy(request: httpx.Request, call_next: Next) -> httpx.Response:
+        response = await call_next(request)
+        seen.append((weakref.ref(response), weakref.ref(request)))
+        return response
+
+    fake = FakeSmartcar()
+    fake.api_script = [Reply(200, content=b"x" * 50_000, headers={"x-kind": "big"})]
+    with anyio.fail_after(TIMEOUT):
+        async with make_client(fake, middleware=[spy]) as client:
+            gc.collect()
+            gc.disable()
+            try:
+                response, _ = await read(client)
+                assert len(response.content) == 50_000  # the caller still has it all
+                del response
+                assert [(r() is None, q() is None) for r, q in seen] == [(True, True)]
+            finally:
+                gc.enable()
