@@ -21,6 +21,7 @@ SCENARIOS = {
     "fanout": "bench.fanout:main",
     "http2": "bench.http2:main",
     "per_call": "bench.per_call:main",
+    "fleet": "bench.fleet:main",
     "all": "bench.all:main",
 }
 
