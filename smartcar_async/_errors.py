@@ -33,6 +33,8 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from ._coerce import text_or_number, whole_number
+
 if TYPE_CHECKING:
     import httpx
 
@@ -336,56 +338,32 @@ def error_class(status_code: int, error_type: str | None) -> type[APIStatusError
     return APIStatusError
 
 
-def _text(value: object) -> str | None:
-    if value is None:
-        return None
-    if isinstance(value, str):
-        return value
-    if isinstance(value, (int, float, bool)):
-        return str(value)
-    return None
-
-
-def _int(value: object) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str) and value.strip().isdigit():
-        # isdigit() also accepts "²" and numbers too long for int(): neither may escape.
-        try:
-            return int(value.strip())
-        except ValueError:
-            return None
-    return None
-
-
 def _resolution(value: object) -> str | None:
     if isinstance(value, Mapping):
-        return _text(value.get("type"))
-    return _text(value)
+        return text_or_number(value.get("type"))
+    return text_or_number(value)
 
 
 def _doc_url(entry: Mapping[str, Any]) -> str | None:
     links = entry.get("links")
     if isinstance(links, Mapping):
-        about = _text(links.get("about"))
+        about = text_or_number(links.get("about"))
         if about:
             return about
-    return _text(entry.get("docURL")) or _text(entry.get("docUrl"))
+    return text_or_number(entry.get("docURL")) or text_or_number(entry.get("docUrl"))
 
 
 def _detail_from_entry(entry: Mapping[str, Any]) -> ErrorDetail:
     meta = entry.get("meta")
     return ErrorDetail(
-        type=_text(entry.get("type")),
-        code=_text(entry.get("code")),
-        title=_text(entry.get("title")),
-        detail=_text(entry.get("detail")) or _text(entry.get("description")),
-        status=_int(entry.get("status")) or _int(entry.get("statusCode")),
+        type=text_or_number(entry.get("type")),
+        code=text_or_number(entry.get("code")),
+        title=text_or_number(entry.get("title")),
+        detail=text_or_number(entry.get("detail")) or text_or_number(entry.get("description")),
+        status=whole_number(entry.get("status")) or whole_number(entry.get("statusCode")),
         doc_url=_doc_url(entry),
         resolution=_resolution(entry.get("resolution")),
-        suggested_user_message=_text(entry.get("suggestedUserMessage")),
+        suggested_user_message=text_or_number(entry.get("suggestedUserMessage")),
         meta=meta if isinstance(meta, Mapping) else None,
     )
 
@@ -413,8 +391,8 @@ def details_from_json(body: object) -> list[ErrorDetail]:
         return [
             ErrorDetail(
                 code=error,
-                detail=_text(body.get("error_description")),
-                doc_url=_text(body.get("error_uri")),
+                detail=text_or_number(body.get("error_description")),
+                doc_url=text_or_number(body.get("error_uri")),
             )
         ]
     return []

@@ -12,6 +12,7 @@ from typing import Any, Generic, TypeVar
 
 import attrs
 
+from ._coerce import whole_number
 from ._errors import APIResponseError
 
 __all__ = ["AsyncPaginator", "Page", "parse_page"]
@@ -47,20 +48,6 @@ class Page(Generic[T]):
         return len(self.items)
 
 
-def _int(value: object) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str) and value.isdigit():
-        # isdigit() also accepts "²" and numbers too long for int(): neither may escape.
-        try:
-            return int(value)
-        except ValueError:
-            return None
-    return None
-
-
 def _has_previous(links: Mapping[str, Any], number: int) -> bool:
     for key in ("prev", "previous"):  # the newer spec says prev, older docs previous
         if key in links:
@@ -87,9 +74,9 @@ def parse_page(
     meta = meta if isinstance(meta, Mapping) else {}
     links = payload.get("links")
     links = links if isinstance(links, Mapping) else {}
-    number = _int(meta.get("pageNumber")) or _int(meta.get("page")) or page_number
-    size = _int(meta.get("pageSize")) or page_size
-    total = _int(meta.get("totalCount"))
+    number = whole_number(meta.get("pageNumber")) or whole_number(meta.get("page")) or page_number
+    size = whole_number(meta.get("pageSize")) or page_size
+    total = whole_number(meta.get("totalCount"))
     if not items:
         has_next = False  # never walk past an empty page, whatever the links say
     elif "next" in links:

@@ -19,6 +19,7 @@ from typing import Any, TypeAlias
 
 import attrs
 
+from ._coerce import text_or_number, whole_number
 from ._errors import SmartcarError, WebhookPayloadError
 from ._models import RAW, parse_timestamp
 from .signals import GROUPS, Signal, Signals, parse_signal
@@ -284,29 +285,6 @@ DataEvent: TypeAlias = VehicleStateEvent | VehicleErrorEvent | UnknownEvent
 # --------------------------------------------------------------------------- helpers
 
 
-def _text(value: object) -> str | None:
-    if isinstance(value, str):
-        return value
-    # JSON numbers as ids or names are kept as text; booleans are not names.
-    if isinstance(value, int) and not isinstance(value, bool):
-        return str(value)
-    return None
-
-
-def _int(value: object) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, str):
-        text = value.strip()
-        if text.isascii() and text.isdigit() and len(text) < 20:
-            return int(text)
-    return None
-
-
 def _mapping(value: object) -> Mapping[str, Any]:
     return value if isinstance(value, Mapping) else {}
 
@@ -345,8 +323,8 @@ def _parse_meta(obj: Mapping[str, Any], *, legacy: bool = False) -> EventMeta:
     if legacy:
         # The v2 VERIFY keeps version and webhookId at the top level and has no meta.
         return EventMeta(
-            version=_text(obj.get("version")),
-            webhook_id=_text(obj.get("webhookId")),
+            version=text_or_number(obj.get("version")),
+            webhook_id=text_or_number(obj.get("webhookId")),
             raw={},
         )
     meta = _mapping(obj.get("meta"))
@@ -354,13 +332,13 @@ def _parse_meta(obj: Mapping[str, Any], *, legacy: bool = False) -> EventMeta:
     if delivered is None:
         delivered = meta.get("deliveryTime")  # seen beside deliveredAt in production
     return EventMeta(
-        version=_text(meta.get("version")) or _text(obj.get("version")),
-        delivery_id=_text(meta.get("deliveryId")),
+        version=text_or_number(meta.get("version")) or text_or_number(obj.get("version")),
+        delivery_id=text_or_number(meta.get("deliveryId")),
         delivered_at=parse_timestamp(delivered),
-        webhook_id=_text(meta.get("webhookId")),
-        webhook_name=_text(meta.get("webhookName")),
-        signal_count=_int(meta.get("signalCount")),
-        mode=_text(meta.get("mode")),
+        webhook_id=text_or_number(meta.get("webhookId")),
+        webhook_name=text_or_number(meta.get("webhookName")),
+        signal_count=whole_number(meta.get("signalCount")),
+        mode=text_or_number(meta.get("mode")),
         raw=meta,
     )
 
@@ -370,10 +348,10 @@ def _parse_vehicle(data: Mapping[str, Any]) -> EventVehicle | None:
     if not isinstance(vehicle, Mapping):
         return None
     return EventVehicle(
-        id=_text(vehicle.get("id")),
-        make=_text(vehicle.get("make")),
-        model=_text(vehicle.get("model")),
-        year=_int(vehicle.get("year")),
+        id=text_or_number(vehicle.get("id")),
+        make=text_or_number(vehicle.get("make")),
+        model=text_or_number(vehicle.get("model")),
+        year=whole_number(vehicle.get("year")),
         raw=vehicle,
     )
 
@@ -392,10 +370,10 @@ def _parse_trigger(item: object) -> Trigger | None:
         return _trigger_from_text(item) if item else None
     if not isinstance(item, Mapping):
         return None
-    kind = _text(item.get("type"))
-    code = _text(item.get("code"))
-    name = _text(item.get("name"))
-    group = _text(item.get("group"))
+    kind = text_or_number(item.get("type"))
+    code = text_or_number(item.get("code"))
+    name = text_or_number(item.get("name"))
+    group = text_or_number(item.get("group"))
     signal = item.get("signal")
     if isinstance(signal, str):
         ref_group, ref_name = _split_ref(signal)
@@ -403,9 +381,9 @@ def _parse_trigger(item: object) -> Trigger | None:
             code = code or signal
         group, name = group or ref_group, name or ref_name
     elif isinstance(signal, Mapping):
-        code = code or _text(signal.get("code"))
-        name = name or _text(signal.get("name"))
-        group = group or _text(signal.get("group"))
+        code = code or text_or_number(signal.get("code"))
+        name = name or text_or_number(signal.get("name"))
+        group = group or text_or_number(signal.get("group"))
     if kind is None:
         if code is not None and name is None and group is None and _TRIGGER_TYPE.fullmatch(code):
             # Documented {"code": "FIRST_DELIVERY"}: the code is the trigger's type.
@@ -455,11 +433,11 @@ def _error_signal(item: object) -> str | None:
         return item or None
     if not isinstance(item, Mapping):
         return None
-    code = _text(item.get("code"))
+    code = text_or_number(item.get("code"))
     if code:
         return code
-    name = _text(item.get("name"))
-    group = _text(item.get("group"))
+    name = text_or_number(item.get("name"))
+    group = text_or_number(item.get("group"))
     if name and group:
         if name in _GROUPS and group not in _GROUPS:  # swapped in one production payload
             group, name = name, group
@@ -473,15 +451,15 @@ def _parse_error(item: object) -> VehicleError | None:
     resolution = item.get("resolution")
     signals = (_error_signal(s) for s in _items(item.get("signals")))
     return VehicleError(
-        type=_text(item.get("type")),
-        code=_text(item.get("code")),
-        state=_text(item.get("state")),
-        description=_text(item.get("description")) or _text(item.get("detail")),
-        suggested_user_message=_text(item.get("suggestedUserMessage")),
-        doc_url=_text(item.get("docURL")) or _text(item.get("docUrl")),
-        resolution=_text(resolution.get("type"))
+        type=text_or_number(item.get("type")),
+        code=text_or_number(item.get("code")),
+        state=text_or_number(item.get("state")),
+        description=text_or_number(item.get("description")) or text_or_number(item.get("detail")),
+        suggested_user_message=text_or_number(item.get("suggestedUserMessage")),
+        doc_url=text_or_number(item.get("docURL")) or text_or_number(item.get("docUrl")),
+        resolution=text_or_number(resolution.get("type"))
         if isinstance(resolution, Mapping)
-        else _text(resolution),
+        else text_or_number(resolution),
         signals=tuple(s for s in signals if s is not None),
         raw=item,
     )
@@ -530,15 +508,17 @@ def event_from_json(obj: Mapping[str, Any]) -> WebhookEvent:
         if not isinstance(challenge, str) or not challenge:
             raise WebhookPayloadError("VERIFY event without a challenge")
         return VerifyEvent(
-            event_id=_text(obj.get("eventId")),
+            event_id=text_or_number(obj.get("eventId")),
             challenge=challenge,
             meta=_parse_meta(obj, legacy=legacy),
             raw=obj,
         )
     vehicle = _parse_vehicle(data)
-    vehicle_id = _text(obj.get("vehicleId")) or (vehicle.id if vehicle else None)
-    user_id = _text(_mapping(data.get("user")).get("id")) or _text(obj.get("userId"))
-    event_id = _text(obj.get("eventId"))
+    vehicle_id = text_or_number(obj.get("vehicleId")) or (vehicle.id if vehicle else None)
+    user_id = text_or_number(_mapping(data.get("user")).get("id")) or text_or_number(
+        obj.get("userId")
+    )
+    event_id = text_or_number(obj.get("eventId"))
     meta = _parse_meta(obj)
     if upper == "VEHICLE_STATE" and not legacy:
         return VehicleStateEvent(

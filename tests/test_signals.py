@@ -1083,3 +1083,44 @@ def test_generated_bodies_of_known_codes_never_fail_the_signal(code: str, body: 
         assert type(signal.body) in (CATALOGUE[code].body_type, GenericBody)
     else:
         assert signal.body is None
+
+
+# ------------------------------------------------------------------ package layout
+
+
+def test_doors_windows_and_tires_share_one_grid_type() -> None:
+    from smartcar_async.signals import GridBody, GridCell
+
+    grids = {
+        DOORS: ({"row": 0, "column": 1, "isOpen": True, "isLocked": False}, "is_open", True),
+        "closure-windows": ({"row": 0, "column": 1, "isOpen": True}, "is_open", True),
+        TIRES: ({"row": 0, "column": 1, "tirePressure": 240.5}, "tire_pressure", 240.5),
+    }
+    for code, (cell, field, expected) in grids.items():
+        body = parse_signal(
+            {"code": code, "body": {"values": [cell], "rowCount": 1, "columnCount": 2}}
+        ).body
+        assert isinstance(body, GridBody), code
+        assert (body.row_count, body.column_count) == (1, 2)
+        found = body.at(0, 1)
+        assert isinstance(found, GridCell)
+        assert getattr(found, field) == expected
+        assert found.raw == cell
+        assert body.at(1, 0) is None
+
+
+def test_tire_grid_keeps_its_unit_and_older_list_key() -> None:
+    body = parse_signal(
+        {"code": TIRES, "body": {"tires": [{"row": 0, "column": 0}], "unit": "kPa"}}
+    ).body
+    assert isinstance(body, TiresBody)
+    assert body.unit == "kPa"
+    assert len(body.values) == 1
+
+
+def test_signals_package_exports_every_public_name_it_declares() -> None:
+    import smartcar_async.signals as package
+
+    for name in package.__all__:
+        assert getattr(package, name) is not None, name
+        assert not name.startswith("_")

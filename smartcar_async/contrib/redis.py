@@ -39,6 +39,7 @@ import anyio
 
 from .._auth import AccessToken, Fetch
 from .._clock import Clock, SystemClock
+from .._coerce import text_or_bytes
 from .._errors import ConfigurationError
 from .._logging import logger
 
@@ -331,7 +332,7 @@ class RedisTokenStore:
                 keys=[self._token_key, self._lock_key],
                 args=[owner, self._lease_ms, f"{self._wall():.3f}", _MIN_REMAINING, *refused],
             )
-            status = _text(reply[0])
+            status = text_or_bytes(reply[0])
             if status == "claimed":
                 return await self._fetch_and_publish(fetch, owner)
             if status == "token":
@@ -399,7 +400,7 @@ class RedisTokenStore:
 
     def _token_from(self, fields: Sequence[object], clock: Clock) -> AccessToken | None:
         """Turn ``v``/``exp``/``lifetime`` from Redis into a token on the manager's clock."""
-        value, exp, lifetime = (_text(field) for field in fields[:3])
+        value, exp, lifetime = (text_or_bytes(field) for field in fields[:3])
         if not value or exp is None or lifetime is None or value in self._rejected:
             return None
         latest = self._latest
@@ -447,14 +448,6 @@ class RedisTokenStore:
             type(exc).__name__,
             reason,
         )
-
-
-def _text(value: object) -> str | None:
-    if isinstance(value, bytes):
-        return value.decode("utf-8", "replace")
-    if isinstance(value, str):
-        return value
-    return None
 
 
 def _same_clock(one: Clock, other: Clock | None) -> bool:

@@ -1,0 +1,186 @@
+"""The `Signal` and `Signals` types: one reading, and a vehicle's readings by code.
+
+Plain data; `._parse` builds them from JSON.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any
+
+import attrs
+
+from .._models import RAW
+from ._bodies import SignalBody
+
+__all__ = ["Signal", "SignalError", "Signals", "SignalsVehicle"]
+
+
+@attrs.frozen(kw_only=True)
+class SignalError:
+    """Why a signal could not be read (``status.error`` of a signal).
+
+    Attributes:
+        type: e.g. ``COMPATIBILITY``, ``PERMISSION``, ``VEHICLE_STATE``.
+        code: e.g. ``VEHICLE_NOT_CAPABLE``, ``ASLEEP``; may be None.
+        description: the API's explanation, if any.
+        resolution: what to do (``RETRY_LATER``, ``REAUTHENTICATE``...), if any.
+
+    Examples:
+        >>> signal.error
+        SignalError(type='COMPATIBILITY', code='VEHICLE_NOT_CAPABLE', ...)
+    """
+
+    type: str | None = None
+    code: str | None = None
+    description: str | None = None
+    resolution: str | None = None
+    raw: Mapping[str, Any] = RAW
+
+
+@attrs.frozen(kw_only=True)
+class Signal:
+    """One signal of a vehicle: what it is, whether it was read, and its body.
+
+    Attributes:
+        code: the machine code (``"closure-islocked"``).
+        name: PascalCase name in its group (``"IsLocked"``); from the catalogue when the
+            payload leaves it out.
+        group: PascalCase group (``"Closure"``), likewise.
+        status: ``"SUCCESS"``, ``"ERROR"`` or ``"UNAVAILABLE"``; a value the SDK does
+            not know is kept as sent. ``"SUCCESS"`` when the payload has no status,
+            as webhook signals often do not.
+        error: why it failed, when the status is not ``SUCCESS`` and the API said.
+        body: the typed reading (see `SignalBody`), or None when there is none (error
+            signals) or it is not a JSON object (the original stays in ``raw``).
+        retrieved_at: when Smartcar read it (``meta.retrievedAt``, or ``fetchedAt``).
+        oem_updated_at: when the vehicle maker last updated it.
+        ingested_at: when Smartcar stored it, if sent.
+
+    Examples:
+        >>> soc = signals.get(STATE_OF_CHARGE)
+        >>> if soc is not None and soc.ok and isinstance(soc.body, UnitValue):
+        ...     print(soc.body.value, soc.body.unit, soc.oem_updated_at)
+    """
+
+    code: str
+    name: str | None = None
+    group: str | None = None
+    status: str = "SUCCESS"
+    error: SignalError | None = None
+    body: SignalBody | None = None
+    retrieved_at: _dt.datetime | None = None
+    oem_updated_at: _dt.datetime | None = None
+    ingested_at: _dt.datetime | None = None
+    raw: Mapping[str, Any] = RAW
+
+    @property
+    def full_name(self) -> str | None:
+        """``"Group.Name"`` (``"Closure.IsLocked"``), or None if either part is unknown."""
+        if self.group and self.name:
+            return f"{self.group}.{self.name}"
+        return None
+
+    @property
+    def ok(self) -> bool:
+        """True when the signal was read (``status == "SUCCESS"``)."""
+        return self.status == "SUCCESS"
+
+
+@attrs.frozen(kw_only=True)
+class SignalsVehicle:
+    """The vehicle a ``/signals`` response is about (its ``included.vehicle``).
+
+    Examples:
+        >>> signals.vehicle
+        SignalsVehicle(id='e5b1...', make='TESLA', model='Model 3', year=2023, ...)
+    """
+
+    id: str | None = None
+    make: str | None = None
+    model: str | None = None
+    year: int | None = None
+    mode: str | None = None
+    powertrain_type: str | None = None
+    raw: Mapping[str, Any] = RAW
+
+
+class Signals(Mapping[str, Signal]):
+    """A vehicle's signals by code: a read-only mapping ``code -> Signal``.
+
+    Only the signals the vehicle and the application can see are present, so prefer
+    ``get`` (or `value`) to indexing.
+
+    Attributes:
+        vehicle: make, model and year from the response, when it had them.
+        raw: the whole response JSON.
+
+    Examples:
+        >>> signals = await client.vehicles.signals(vehicle_id, user_id=user_id)
+        >>> signals.value(STATE_OF_CHARGE)
+        80
+        >>> [s.code for s in signals.by_group("Closure")]
+        ['closure-islocked', 'closure-doors']
+    """
+
+    __slots__ = ("_by_code", "_raw", "_vehicle")
+
+    def __init__(
+        self,
+        signals: Iterable[Signal] = (),
+        *,
+        vehicle: SignalsVehicle | None = None,
+        raw: Mapping[str, Any] | None = None,
+    ) -> None:
+        self._by_code: dict[str, Signal] = {signal.code: signal for signal in signals}
+        self._vehicle = vehicle
+        self._raw: Mapping[str, Any] = raw if raw is not None else {}
+
+    @property
+    def vehicle(self) -> SignalsVehicle | None:
+        """The vehicle from ``included``, or None when the response did not include it."""
+        return self._vehicle
+
+    @property
+    def raw(self) -> Mapping[str, Any]:
+        """The response JSON the signals came from (``{}`` when built by hand)."""
+        return self._raw
+
+    def __getitem__(self, code: str) -> Signal:
+        return self._by_code[code]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._by_code)
+
+    def __len__(self) -> int:
+        return len(self._by_code)
+
+    def __contains__(self, code: object) -> bool:
+        return code in self._by_code
+
+    def __repr__(self) -> str:
+        return f"Signals({list(self._by_code)!r}, vehicle={self._vehicle!r})"
+
+    def value(self, code: str) -> Any:
+        """``body.value`` of a signal, or None when absent, failed or without a value.
+
+        Examples:
+            >>> signals.value(IS_LOCKED)
+            True
+        """
+        signal = self._by_code.get(code)
+        if signal is None or signal.body is None:
+            return None
+        return getattr(signal.body, "value", None)
+
+    def by_group(self, group: str) -> tuple[Signal, ...]:
+        """The signals of one group (``"TractionBattery"``, any case), in response order.
+
+        Examples:
+            >>> [s.name for s in signals.by_group("tractionbattery")]
+            ['StateOfCharge', 'Range']
+        """
+        # Codes start with the lower-cased group, so this works without group fields.
+        prefix = group.lower() + "-"
+        return tuple(s for code, s in self._by_code.items() if code.startswith(prefix))
