@@ -10,11 +10,11 @@ The two scenarios of the performance issue, every client in its own process, aga
 
 | client | one call |
 | --- | --- |
-| ``sdk`` | ``client.vehicles.signals(...)`` from C worker tasks, the client's defaults (512 connections) |
-| ``sdk-fanout`` | the same call run by ``client.fan_out(range(n), read, concurrency=C)``, defaults otherwise (the pool grows to C) |
-| ``sdk-aiohttp`` | C workers, ``SmartcarClient(transport=AiohttpTransport(limits=C connections))`` |
+| ``sdk`` | ``client.vehicles.signals(...)`` from C tasks; defaults (512 connections) |
+| ``sdk-fanout`` | the same via ``client.fan_out(..., concurrency=C)``: the pool grows to C |
+| ``sdk-aiohttp`` | C tasks; ``transport=AiohttpTransport(limits=...)``, max(512, C) connections |
 | ``aiohttp`` | raw ``aiohttp`` (``limit=max(512, C)``) + ``json.loads``: the floor |
-| ``httpx`` | raw ``httpx.AsyncClient`` (its own pool, max(512, C)) + ``.json()``; 500 in flight only, 1,000 calls |
+| ``httpx`` | raw ``httpx.AsyncClient`` (max(512, C)) + ``.json()``; 500 in flight, 1,000 calls |
 | ``official`` | the official ``smartcar`` package's ``Vehicle.get_signals()`` on C threads |
 
 The children are `bench.reads`' (``python -m bench reads --child ...``): same warm-up
@@ -106,7 +106,7 @@ async def _memory(client: str, base: str, in_flight: int) -> dict[str, Any]:
     tracemalloc.start()
     before, _ = tracemalloc.get_traced_memory()
     tracemalloc.reset_peak()
-    wave = asyncio.ensure_future(asyncio.gather(*(one() for _ in range(in_flight))))
+    wave = asyncio.gather(*(one() for _ in range(in_flight)))
     await asyncio.sleep(0.5)  # the server answers after 1 s: every call is waiting
     waiting, _ = tracemalloc.get_traced_memory()
     await wave
@@ -323,7 +323,7 @@ def main(argv: list[str] | None = None) -> int:
                 return h.run_child("fleet", argv)
 
             mem_samples = h.interleave(
-                [c for c in MEMORY_CLIENTS if c.split("-")[0] in {x.split("-")[0] for x in clients}],
+                [c for c in MEMORY_CLIENTS if c in clients],
                 1 if args.quick else 2,
                 measure,
                 label="fleet memory",
