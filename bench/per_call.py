@@ -8,6 +8,7 @@ transport answers the canned signals body (`bench.server.SIGNALS_BODY`, 38 signa
 | --- | --- |
 | ``httpx + json.loads`` | ``client.get(url)`` (bearer, ``sc-user-id``), ``json.loads``: the floor |
 | ``sdk`` | ``client.vehicles.signals(vehicle_id, user_id=...)``, same transport |
+| ``sdk, json.loads`` | the same, decoding with ``json.loads`` (without the ``fast-json`` extra) |
 | ``sdk + read one`` | the same, then ``signals.value(code)`` of one signal: what most callers do |
 | ``sdk + read all`` | the same, then every signal of the `Signals` (all models built) |
 
@@ -98,6 +99,18 @@ async def _variants() -> tuple[dict[str, Callable[[], Awaitable[object]]], list[
     async def sdk_call() -> object:
         return await sdk.vehicles.signals(h.VEHICLE_ID, user_id=h.USER_ID)
 
+    from smartcar_async import _json
+
+    fast = _json._fast
+
+    async def sdk_stdlib() -> object:
+        # The same call decoding with json.loads, as without the fast-json extra.
+        _json._fast = None
+        try:
+            return await sdk.vehicles.signals(h.VEHICLE_ID, user_id=h.USER_ID)
+        finally:
+            _json._fast = fast
+
     async def sdk_one() -> object:
         signals = await sdk.vehicles.signals(h.VEHICLE_ID, user_id=h.USER_ID)
         return signals.value("tractionbattery-stateofcharge")
@@ -109,6 +122,7 @@ async def _variants() -> tuple[dict[str, Callable[[], Awaitable[object]]], list[
     variants = {
         "httpx + json.loads": floor,
         "sdk": sdk_call,
+        "sdk, json.loads": sdk_stdlib,
         "sdk + read one": sdk_one,
         "sdk + read all": sdk_all,
     }
@@ -164,13 +178,15 @@ def main(argv: list[str] | None = None) -> int:
         "lrr",
     )
     print(table)
-    sdk = next(r for r in rows if r["variant"] == "sdk")
     met = [
         {
-            "target": "one call over a no-I/O transport: SDK <= 1.25x (httpx + json.loads)",
-            "value": f"{sdk['vs_floor']:.2f}x",
-            "met": sdk["vs_floor"] <= 1.25,
+            "target": f"one call over a no-I/O transport: {r['variant']} <= 1.25x "
+            "(httpx + json.loads)",
+            "value": f"{r['vs_floor']:.2f}x",
+            "met": r["vs_floor"] <= 1.25,
         }
+        for r in rows
+        if r["variant"] in ("sdk", "sdk, json.loads")
     ]
     for t in met:
         print(f"target: {t['target']}: {t['value']} -> {'met' if t['met'] else 'MISSED'}")
