@@ -347,7 +347,8 @@ def main(argv: list[str] | None = None) -> int:
                 continue
             row = {"client": client, "in_flight": in_flight}
             for key in ("waiting_kib_per_call", "peak_kib_per_call", "left_kib_per_call"):
-                row[key] = h.median_of(ok, key)
+                median = h.median_of(ok, key)
+                row[key] = None if median is None else round(median, 1)
             memory.append(row)
 
     table = render(rows)
