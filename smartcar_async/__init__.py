@@ -8,7 +8,7 @@ Examples:
 
 import attrs as _attrs
 
-from . import signals, webhooks
+from . import connect, signals, webhooks
 from ._auth import AccessToken, ClientCredentials, InMemoryTokenStore, TokenManager, TokenStore
 from ._client import SmartcarClient
 from ._clock import Clock, SystemClock, VirtualClock
@@ -19,11 +19,13 @@ from ._errors import (
     APITimeoutError,
     AuthenticationError,
     BillingError,
+    ClientStateError,
     CommandFailedError,
     CompatibilityError,
     ConfigurationError,
     ConnectedServicesAccountError,
     ErrorDetail,
+    InvalidRequestError,
     NotFoundError,
     PermissionDeniedError,
     RateLimitError,
@@ -37,11 +39,13 @@ from ._errors import (
     WebhookVerificationError,
 )
 from ._fanout import FanOut, FanOutProgress, Outcome
+from ._pacing import LocalRateLimiter, RateLimiter
 from ._pagination import AsyncPaginator, Page
 from ._pipeline import CallState, Middleware, Next
 from ._raw import RawResponse
 from ._retry import RetryPolicy
 from ._version import __version__
+from .connect import ConnectError, ConnectResult, ConnectStateError
 from .resources import (
     ChargeWindow,
     CommandExecution,
@@ -71,18 +75,24 @@ __all__ = [
     "CallState",
     "ChargeWindow",
     "ClientCredentials",
+    "ClientStateError",
     "Clock",
     "CommandExecution",
     "CommandFailedError",
     "CommandName",
     "CompatibilityError",
     "ConfigurationError",
+    "ConnectError",
+    "ConnectResult",
+    "ConnectStateError",
     "ConnectedServicesAccountError",
     "Connection",
     "ErrorDetail",
     "FanOut",
     "FanOutProgress",
     "InMemoryTokenStore",
+    "InvalidRequestError",
+    "LocalRateLimiter",
     "Middleware",
     "Next",
     "NotFoundError",
@@ -90,6 +100,7 @@ __all__ = [
     "Page",
     "PermissionDeniedError",
     "RateLimitError",
+    "RateLimiter",
     "RawResponse",
     "RetryPolicy",
     "ScheduleKind",
@@ -116,6 +127,7 @@ __all__ = [
     "Webhook",
     "WebhookPayloadError",
     "WebhookVerificationError",
+    "connect",
     "signals",
     "webhooks",
     "__version__",

@@ -16,6 +16,7 @@ import attrs
 import httpx
 
 from ._auth import ClientCredentials, TokenManager, TokenStore
+from ._body import DEFAULT_MAX_RESPONSE_SIZE, read_capped
 from ._clock import Clock, SystemClock
 from ._config import (
     DEFAULT_COMMAND_TIMEOUT,
@@ -25,9 +26,17 @@ from ._config import (
     ENV_CLIENT_SECRET,
     resolve_urls,
 )
-from ._errors import APIConnectionError, APITimeoutError, ConfigurationError, error_from_response
+from ._errors import (
+    APIConnectionError,
+    APITimeoutError,
+    ClientStateError,
+    ConfigurationError,
+    InvalidRequestError,
+    error_from_response,
+)
 from ._http import ApiHttpClient
 from ._logging import logger, setup_from_environment
+from ._pacing import PacingMiddleware, RateLimiter
 from ._paths import user_id_header
 from ._pipeline import (
     CALL_STATE_KEY,
@@ -49,12 +58,13 @@ if TYPE_CHECKING:
     from ._fanout import FanOut, FanOutProgress
     from .resources.vehicles import VehicleHandle
 
-__all__ = ["SmartcarClient"]
+__all__ = ["SmartcarClient", "UnitSystem"]
 
 T = TypeVar("T")
 TargetT = TypeVar("TargetT")
 ResultT = TypeVar("ResultT")
 Host = Literal["vehicle", "management"]
+UnitSystem = Literal["metric", "imperial"]
 
 # Set by ``with_raw_response`` proxies: the next `SmartcarClient._call` in this context
 # returns a `RawResponse` instead of the parsed model.
@@ -63,6 +73,13 @@ _want_raw: contextvars.ContextVar[bool] = contextvars.ContextVar("smartcar_raw",
 _USER_AGENT = (
     f"smartcar-async/{__version__} (Python {platform.python_version()}; httpx {httpx.__version__})"
 )
+
+
+_OTHER_LOOP = (
+    "this SmartcarClient was first used in another event loop; a client and its "
+    "connection pool belong to one loop: create one client per event loop"
+)
+_CLOSED = "this SmartcarClient is closed"
 
 
 def _current_loop() -> object:
@@ -78,11 +95,13 @@ class _Shared:
     owns_http: bool
     tokens: TokenManager
     throttle: ThrottleMiddleware
+    pacing: PacingMiddleware | None
     clock: Clock
     vehicle_api_url: str
     management_api_url: str
     token_url: str
     pool: PoolSizer
+    max_response_size: int
     loop: object | None = None
     closed: bool = False
 
@@ -104,9 +123,9 @@ class SmartcarClient:
             the SDK. By default the SDK makes one with generous pool limits.
         transport: an httpx transport for the SDK's own client (the emulator's, say).
             Ignored when ``http_client`` is given.
-        timeout: timeouts for reads and management calls.
-        command_timeout: timeouts for commands (their read timeout outlasts the API's
-            ~175 s long-running command window).
+        timeout: timeouts for reads and management calls (read: 310 s, as the docs say
+            to expect up to 300 s and both official SDKs wait 310 s).
+        command_timeout: timeouts for commands (read: 310 s, the same reason).
         retry: the `RetryPolicy`.
         middleware: your own middleware, outermost first (tracing, metrics...).
         token_store: where the application token is kept; in memory by default.
@@ -120,6 +139,15 @@ class SmartcarClient:
         http2: speak HTTP/2 where the server offers it (needs the ``http2`` extra).
         token_auth: ``"post"`` (credentials in the form body, the documented way) or
             ``"basic"``.
+        unit_system: ``"metric"`` (Smartcar's default) or ``"imperial"``: the units of
+            signal values, sent as ``sc-unit-system`` on signal reads and commands.
+        rate_limit: pace every request to the application's bucket, so that fleet jobs
+            never meet the app-wide 429: a `LocalRateLimiter` for one process, or
+            `smartcar_async.contrib.redis.RedisRateLimiter` for many. Each attempt waits
+            for a slot, in FIFO order, at most the pool timeout. None: no pacing.
+        max_response_size: the largest response body, in bytes after decompression,
+            that the SDK reads (64 MiB by default); a larger one raises
+            `APIResponseError`. Applies whatever transport or ``http_client`` is used.
 
     Examples:
         >>> async with SmartcarClient() as client:
@@ -147,6 +175,9 @@ class SmartcarClient:
         verify: ssl.SSLContext | str | bool = True,
         http2: bool = False,
         token_auth: Literal["post", "basic"] = "post",
+        rate_limit: RateLimiter | None = None,
+        unit_system: UnitSystem = "metric",
+        max_response_size: int = DEFAULT_MAX_RESPONSE_SIZE,
     ) -> None:
         setup_from_environment()
         client_id = client_id or os.environ.get(ENV_CLIENT_ID)
@@ -156,6 +187,10 @@ class SmartcarClient:
                 "missing credentials: pass client_id and client_secret, or set "
                 f"{ENV_CLIENT_ID} and {ENV_CLIENT_SECRET}"
             )
+        if isinstance(max_response_size, bool) or not (
+            isinstance(max_response_size, int) and max_response_size > 0
+        ):
+            raise ConfigurationError("max_response_size must be a positive number of bytes")
         if http_client is not None and not isinstance(http_client, httpx.AsyncClient):
             raise ConfigurationError(
                 f"http_client must be an httpx.AsyncClient, got {type(http_client).__name__}"
@@ -188,11 +223,13 @@ class SmartcarClient:
             owns_http=owns_http,
             tokens=tokens,
             throttle=ThrottleMiddleware(clock),
+            pacing=PacingMiddleware(rate_limit, clock) if rate_limit is not None else None,
             clock=clock,
             vehicle_api_url=vehicle_api_url,
             management_api_url=management_api_url,
             token_url=token_url,
             pool=pool,
+            max_response_size=max_response_size,
         )
         self._setup(
             shared,
@@ -200,6 +237,7 @@ class SmartcarClient:
             command_timeout=command_timeout,
             retry=retry if retry is not None else RetryPolicy(),
             middleware=tuple(middleware),
+            unit_system=_check_unit_system(unit_system),
             derived=False,
         )
 
@@ -211,9 +249,11 @@ class SmartcarClient:
         command_timeout: httpx.Timeout,
         retry: RetryPolicy,
         middleware: tuple[Middleware, ...],
+        unit_system: UnitSystem,
         derived: bool,
     ) -> None:
         self._shared = shared
+        self._unit_system: UnitSystem = unit_system
         self._timeout = timeout
         self._command_timeout = command_timeout
         self._retry = retry
@@ -234,10 +274,14 @@ class SmartcarClient:
             "vehicle": shared.vehicle_api_url,
             "management": shared.management_api_url,
         }
+        # Pacing sits inside the throttle and the retry loop: every attempt costs the
+        # bucket a request, and a paused client should not spend slots meanwhile.
+        pacing = () if shared.pacing is None else (shared.pacing,)
         layers: list[Middleware] = [
             *middleware,
             RetryMiddleware(shared.clock),
             shared.throttle,
+            *pacing,
             AuthMiddleware(shared.tokens),
         ]
         self._chain: Next = build_chain(layers, self._send_once)
@@ -260,6 +304,7 @@ class SmartcarClient:
         timeout: httpx.Timeout | None = None,
         command_timeout: httpx.Timeout | None = None,
         middleware: Sequence[Middleware] | None = None,
+        unit_system: UnitSystem | None = None,
     ) -> SmartcarClient:
         """A client with other options that shares this one's pool, token and throttle.
 
@@ -268,6 +313,7 @@ class SmartcarClient:
         Examples:
             >>> patient = client.with_options(retry=RetryPolicy(max_retries=6))
             >>> await patient.vehicles.signals(vehicle_id, user_id=user_id)
+            >>> miles = client.with_options(unit_system="imperial")
         """
         derived = object.__new__(SmartcarClient)
         derived._setup(
@@ -278,9 +324,17 @@ class SmartcarClient:
             else self._command_timeout,
             retry=retry if retry is not None else self._retry,
             middleware=tuple(middleware) if middleware is not None else self._middleware,
+            unit_system=self._unit_system
+            if unit_system is None
+            else _check_unit_system(unit_system),
             derived=True,
         )
         return derived
+
+    @property
+    def unit_system(self) -> UnitSystem:
+        """The unit system sent as ``sc-unit-system`` on signal reads and commands."""
+        return self._unit_system
 
     @property
     def retry(self) -> RetryPolicy:
@@ -301,6 +355,21 @@ class SmartcarClient:
     def clock(self) -> Clock:
         """The client's clock."""
         return self._shared.clock
+
+    @property
+    def rate_limit_paused_seconds(self) -> float:
+        """Seconds this client (with the clients derived from it) has been paused after
+        app-wide 429s (``RATE_LIMIT:SMARTCAR_API``)."""
+        return self._shared.throttle.paused_seconds
+
+    @property
+    def rate_limit_waited_seconds(self) -> float:
+        """Seconds this process's requests have waited for the ``rate_limit`` pacer, in
+        total (0 without one)."""
+        pacing = self._shared.pacing
+        limiter = pacing.limiter if pacing is not None else None
+        waited = getattr(limiter, "waited", 0.0)
+        return float(waited) if isinstance(waited, (int, float)) else 0.0
 
     def __repr__(self) -> str:
         return (
@@ -401,15 +470,25 @@ class SmartcarClient:
         if shared.loop is None:
             shared.loop = loop
         elif shared.loop is not loop:
-            raise RuntimeError(
-                "this SmartcarClient was first used in another event loop; a client and its "
-                "connection pool belong to one loop: create one client per event loop"
-            )
+            raise ClientStateError(_OTHER_LOOP)
         if shared.closed:
-            raise RuntimeError("this SmartcarClient is closed")
+            raise ClientStateError(_CLOSED)
 
     async def _send_once(self, request: httpx.Request) -> httpx.Response:
-        response = await self._shared.http.send(request)
+        shared = self._shared
+        if shared.closed:
+            # A retry, replay or queued call after aclose(): say so, rather than let the
+            # closed httpx client or transport raise its own RuntimeError.
+            raise ClientStateError(_CLOSED)
+        try:
+            # Never follow a redirect, whatever client was passed in: a 307 would re-send
+            # the bearer token (or a command) to wherever the Location header points.
+            response = await shared.http.send(request, stream=True, follow_redirects=False)
+        except RuntimeError as exc:
+            if shared.closed:
+                raise ClientStateError(_CLOSED) from exc
+            raise
+        await read_capped(response, shared.max_response_size)
         # The body is read and the stream closed. httpx's spent stream points back at
         # the response (a reference cycle), so without this every response, its body
         # and the request would wait for the cyclic garbage collector instead of going
@@ -439,6 +518,7 @@ class SmartcarClient:
         json: object | None = None,
         user_id: str | None = None,
         command: bool = False,
+        units: bool = False,
         retry: RetryPolicy | None = None,
         # httpx's per-request timeouts, not a deadline for the whole call (ASYNC109).
         timeout: httpx.Timeout | None = None,  # noqa: ASYNC109
@@ -456,7 +536,9 @@ class SmartcarClient:
             json: the JSON body, if any.
             user_id: sent as ``sc-user-id`` when given.
             command: True for commands: never re-sent once they may have reached the
-                server, and sent with ``command_timeout``.
+                server, sent with ``command_timeout`` and ``sc-unit-system``.
+            units: send ``sc-unit-system`` (signal reads; never ``GET /vehicles/{id}``,
+                which the official SDKs send without it).
             retry: the `RetryPolicy` for this call.
             timeout: the timeout for this call.
 
@@ -469,9 +551,12 @@ class SmartcarClient:
         """
         self._check_loop()
         headers = self._headers
-        if user_id is not None:
-            headers = headers.copy()
-            headers["sc-user-id"] = user_id_header(user_id)
+        if user_id is not None or command or units:
+            headers = headers.copy()  # the client's own stays as built
+            if user_id is not None:
+                headers["sc-user-id"] = user_id_header(user_id)
+            if command or units:
+                headers["sc-unit-system"] = self._unit_system
         if timeout is None:
             timeout = self._command_timeout if command else self._timeout
         if not isinstance(timeout, httpx.Timeout):  # a float or tuple, as httpx accepts
@@ -480,14 +565,22 @@ class SmartcarClient:
         # The timeout goes in as the extension httpx would build from ``timeout=`` (the
         # same dict), which spares build_request a copy of the Timeout; the call state
         # rides in the same, fresh, dict.
-        request = self._shared.http.build_request(
-            method,
-            self._base_urls[host] + path,
-            params=params,
-            json=json,
-            headers=headers,
-            extensions={"timeout": timeout.as_dict(), CALL_STATE_KEY: state},
-        )
+        try:
+            request = self._shared.http.build_request(
+                method,
+                self._base_urls[host] + path,
+                params=params,
+                json=json,
+                headers=headers,
+                extensions={"timeout": timeout.as_dict(), CALL_STATE_KEY: state},
+            )
+        except (httpx.InvalidURL, ValueError, TypeError) as exc:
+            # The ids are checked already; this is what httpx still refuses (a query value
+            # too long for a URL, a body json cannot encode...). Its text may quote the
+            # whole offending value, so only the kind of failure is kept in the message.
+            raise InvalidRequestError(
+                f"{method} {path[:200]}: the request could not be built ({type(exc).__name__})"
+            ) from exc
         try:
             response = await self._chain(request)
         except httpx.TimeoutException as exc:
@@ -522,3 +615,11 @@ class SmartcarClient:
             raw = RawResponse(response, lambda: parse(response), retries=state.retries)
             return cast(T, raw)
         return parse(response)
+
+
+def _check_unit_system(value: object) -> UnitSystem:
+    if value == "metric":
+        return "metric"
+    if value == "imperial":
+        return "imperial"
+    raise ConfigurationError(f"unit_system must be 'metric' or 'imperial', got {value!r}")

@@ -11,13 +11,18 @@ the command failed.
 from __future__ import annotations
 
 import datetime as _dt
-import math
 from collections.abc import AsyncIterable, Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeAlias, TypeVar
 
 import attrs
 
-from .._errors import APIResponseError, CommandFailedError, ErrorDetail, details_from_json
+from .._errors import (
+    APIResponseError,
+    CommandFailedError,
+    ErrorDetail,
+    describe_error,
+    details_from_json,
+)
 from .._paths import path_segment
 from ._base import Resource
 from ._common import check_user_id, read_json, target_ids
@@ -68,25 +73,20 @@ def _failure(
     command_status: str | None,
     what: str,
 ) -> CommandFailedError:
-    first = errors[0] if errors else ErrorDetail()
-    label = ":".join(part for part in (first.type, first.code) if part) or "no error code"
-    text = f"{what} failed: {label}"
-    if command_status:
-        text += f" (status {command_status}, HTTP {response.status_code})"
-    else:
-        text += f" (HTTP {response.status_code})"
-    explanation = first.detail or first.title
-    if explanation:
-        text += f" - {explanation[:300]}"
-    request_id = response.headers.get("sc-request-id")
-    if request_id:
-        text += f" [request id {request_id}]"
+    header_id = response.headers.get("sc-request-id")
+    text = describe_error(
+        response.status_code,
+        errors or [ErrorDetail(code="no error code")],
+        header_id,
+        prefix=f"{what} failed",
+        command_status=command_status,
+    )
     return CommandFailedError(
         text,
         status_code=response.status_code,
         errors=errors,
         command_status=command_status,
-        request_id=request_id,
+        request_id=header_id,
     )
 
 
@@ -202,13 +202,15 @@ def charge_limit_command(percent: int) -> _Command[CommandExecution]:
 
 
 def _coordinate(value: object, name: str, limit: float) -> float:
+    # The range is checked by comparison alone: an int is compared exactly (10**400
+    # would overflow math.isfinite), and NaN fails every comparison.
     if (
         isinstance(value, bool)
         or not isinstance(value, (int, float))
-        or not math.isfinite(value)
         or not -limit <= value <= limit
     ):
-        raise ValueError(f"{name} must be a number from {-limit:g} to {limit:g}, got {value!r}")
+        shown = repr(value) if not isinstance(value, int) or abs(value) < 10**20 else "a huge int"
+        raise ValueError(f"{name} must be a number from {-limit:g} to {limit:g}, got {shown}")
     return value
 
 
