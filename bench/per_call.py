@@ -34,7 +34,7 @@ from typing import Any
 
 from bench import _harness as h
 
-__all__ = ["NoIOTransport", "main", "measure"]
+__all__ = ["main", "measure", "no_io_transport"]
 
 CALLS = 2000
 QUICK_CALLS = 100
@@ -44,7 +44,8 @@ BASE = "http://127.0.0.1:9"
 TOKEN_BODY = b'{"access_token":"t","token_type":"Bearer","expires_in":3600}'
 
 
-def _transport() -> Any:
+def no_io_transport() -> Any:
+    """An httpx transport answering the token request and every read from memory."""
     import httpx
 
     from bench.server import SIGNALS_BODY
@@ -70,9 +71,6 @@ def _transport() -> Any:
     return NoIOTransport()
 
 
-NoIOTransport = _transport  # the factory, for tests and other scenarios
-
-
 async def _variants() -> tuple[dict[str, Callable[[], Awaitable[object]]], list[Any]]:
     import httpx
 
@@ -80,7 +78,7 @@ async def _variants() -> tuple[dict[str, Callable[[], Awaitable[object]]], list[
 
     url = f"{BASE}/v3/vehicles/{h.VEHICLE_ID}/signals"
     raw = httpx.AsyncClient(
-        transport=_transport(),
+        transport=no_io_transport(),
         headers={"Authorization": "Bearer t", "sc-user-id": h.USER_ID},
     )
     sdk = smartcar_async.SmartcarClient(
@@ -89,7 +87,7 @@ async def _variants() -> tuple[dict[str, Callable[[], Awaitable[object]]], list[
         token_url=f"{BASE}/oauth2/token",
         vehicle_api_url=f"{BASE}/v3",
         management_api_url=f"{BASE}/v3",
-        transport=_transport(),
+        transport=no_io_transport(),
     )
 
     async def floor() -> object:

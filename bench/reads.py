@@ -124,10 +124,10 @@ def sdk_client(base: str, ca: str | None = None, **kwargs: Any) -> Any:
 
 
 async def _run_sdk(
-    base: str, ca: str | None, calls: int, concurrency: int, timer: h.Timer
+    base: str, ca: str | None, calls: int, concurrency: int, timer: h.Timer, **options: Any
 ) -> tuple[list[float], int]:
     latencies: list[float] = []
-    async with sdk_client(base, ca) as client:
+    async with sdk_client(base, ca, **options) as client:
 
         async def one() -> None:
             await client.vehicles.signals(h.VEHICLE_ID, user_id=h.USER_ID)
@@ -150,17 +150,7 @@ async def _run_sdk_aiohttp(
     size = _pool_for(concurrency)
     limits = httpx.Limits(max_connections=size, max_keepalive_connections=size)
     transport = AiohttpTransport(limits=limits, verify=_ssl_context(ca) or True)
-    latencies: list[float] = []
-    async with sdk_client(base, ca, transport=transport) as client:
-
-        async def one() -> None:
-            await client.vehicles.signals(h.VEHICLE_ID, user_id=h.USER_ID)
-
-        await _drive(one, concurrency, concurrency, [])
-        timer.start()
-        errors = await _drive(one, calls, concurrency, latencies)
-        timer.stop()
-    return latencies, errors
+    return await _run_sdk(base, ca, calls, concurrency, timer, transport=transport)
 
 
 async def _run_sdk_fanout(
