@@ -23,6 +23,7 @@ from .._errors import (
     describe_error,
     details_from_json,
 )
+from .._experimental import warn_experimental
 from .._paths import path_segment
 from ._base import Resource
 from ._common import check_user_id, read_json, target_ids
@@ -171,6 +172,8 @@ class _Command(Generic[T]):
     suffix: str  # below /vehicles/{vehicleId}/
     body: Mapping[str, Any] | None
     parse: Callable[[httpx.Response], T]
+    #: Why the command is experimental (no Smartcar source lists it); None if it is not.
+    experimental: str | None = None
 
 
 def _simple(suffix: str) -> _Command[CommandExecution]:
@@ -181,8 +184,11 @@ LOCK = _simple("security/lock")
 UNLOCK = _simple("security/unlock")
 START_CHARGE = _simple("charge/start")
 STOP_CHARGE = _simple("charge/stop")
-OPEN_CHARGE_PORT = _simple("charge-port/open")
-CLOSE_CHARGE_PORT = _simple("charge-port/close")
+# Reported by one third-party write-up only: Smartcar's commands overview and both
+# official SDKs list no charge-port command (see docs/api-fidelity.md).
+_NO_SOURCE = "no Smartcar page or official SDK lists the charge-port commands"
+OPEN_CHARGE_PORT = attrs.evolve(_simple("charge-port/open"), experimental=_NO_SOURCE)
+CLOSE_CHARGE_PORT = attrs.evolve(_simple("charge-port/close"), experimental=_NO_SOURCE)
 
 
 def _attributes(attributes: dict[str, Any]) -> dict[str, Any]:
@@ -350,6 +356,8 @@ class Commands(Resource):
     """
 
     async def _send(self, segment: str, user_id: str, command: _Command[T]) -> T:
+        if command.experimental is not None:
+            warn_experimental(f"POST .../{command.suffix}", command.experimental, stacklevel=4)
         return await self._client._call(
             command.method,
             "vehicle",
@@ -438,7 +446,8 @@ class Commands(Resource):
         )
 
     async def open_charge_port(self, vehicle_id: str, *, user_id: str) -> CommandExecution:
-        """Open the charge port (``POST .../commands/charge-port/open``).
+        """Open the charge port (``POST .../commands/charge-port/open``). **Experimental**:
+        no Smartcar source lists this endpoint; each call warns `ExperimentalWarning`.
 
         Examples:
             >>> await client.commands.open_charge_port(vehicle_id, user_id=user_id)
@@ -447,6 +456,7 @@ class Commands(Resource):
 
     async def close_charge_port(self, vehicle_id: str, *, user_id: str) -> CommandExecution:
         """Close the charge port (``POST .../commands/charge-port/close``).
+        **Experimental**, like `open_charge_port`.
 
         Examples:
             >>> await client.commands.close_charge_port(vehicle_id, user_id=user_id)

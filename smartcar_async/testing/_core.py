@@ -669,7 +669,7 @@ class EmulatorCore:
         return self._execution_response(
             execution_id,
             "charge-schedule-execution",
-            {"action": "create", "scheduleType": kind.upper(), "scheduleId": schedule_id},
+            {"action": "create", "scheduleType": kind, "scheduleId": schedule_id},
             parameters,
             0.0,
             {"schedule": f"/vehicles/{vehicle.id}/charge-schedules/{schedule_id}"},
@@ -696,7 +696,7 @@ class EmulatorCore:
             "charge-schedule-execution",
             {
                 "action": "delete",
-                "scheduleType": str(schedule["kind"]).upper(),
+                "scheduleType": str(schedule["kind"]),
                 "scheduleId": params[1],
             },
             {},
@@ -801,11 +801,10 @@ class EmulatorCore:
                 "VEHICLE_NOT_FOUND",
                 "No vehicle with this id is connected to this user.",
             )
-        if (webhook_id, vehicle_id) in self.state.subscription_index:
-            raise _fail(
-                409, "CONFLICT", "ALREADY_SUBSCRIBED", "The vehicle is subscribed to this webhook."
-            )
-        self.subscribe(webhook_id, vehicle_id, user_id)
+        # The spec lists a 409 for this endpoint but no error type or body for it; rather
+        # than invent one, subscribing again is accepted and changes nothing.
+        if (webhook_id, vehicle_id) not in self.state.subscription_index:
+            self.subscribe(webhook_id, vehicle_id, user_id)
         return json_response(202, {"meta": {"message": "subscription creation in progress"}})
 
     def subscribe(self, webhook_id: str, vehicle_id: str, user_id: str) -> Subscription:
@@ -818,47 +817,6 @@ class EmulatorCore:
     ) -> EmuResponse:
         self.state.remove_subscription(self._subscription(params[0]).id)
         return EmuResponse(204, b"", [])
-
-    # -- management: applications (shapes undocumented; reference §5 [2nd]) -------------
-
-    def _application(self) -> dict[str, Any]:
-        return {
-            "id": self.application_id,
-            "type": "application",
-            "attributes": {"name": "Smartcar emulator", "clientId": self.client_id},
-            "meta": {"createdAt": iso(self.epoch - 400 * 86400)},
-            "links": {"self": f"/applications/{self.application_id}"},
-        }
-
-    def _h_list_applications(
-        self, request: EmuRequest, params: list[str], route: Route, rid: str
-    ) -> EmuResponse:
-        application = self._application()
-        return json_response(
-            200,
-            self._collection([application], self._query(request), "/applications", 25, lambda a: a),
-        )
-
-    def _h_get_application(
-        self, request: EmuRequest, params: list[str], route: Route, rid: str
-    ) -> EmuResponse:
-        if params[0] != self.application_id:
-            raise _fail(404, "RESOURCE_NOT_FOUND", None, "No application has this id.")
-        return json_response(200, {"data": self._application()})
-
-    def _h_list_secrets(
-        self, request: EmuRequest, params: list[str], route: Route, rid: str
-    ) -> EmuResponse:
-        if params[0] != self.application_id:
-            raise _fail(404, "RESOURCE_NOT_FOUND", None, "No application has this id.")
-        secret = {
-            "id": f"secret_{self.client_secret[-8:]}",
-            "type": "secret",
-            # Like a dashboard, show only the end of the secret.
-            "attributes": {"hint": f"...{self.client_secret[-4:]}", "clientId": self.client_id},
-            "meta": {"createdAt": iso(self.epoch - 400 * 86400)},
-        }
-        return json_response(200, {"data": [secret]})
 
 
 def _bool_filter(query: Mapping[str, str], key: str) -> bool | None:
