@@ -9,22 +9,9 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 from .._paths import path_segment
 from ..signals import Signal, Signals, parse_signal, parse_signals
 from ._base import Resource, _RawView
+from ._command_registry import ChargeWindow, ScheduleKind
 from ._common import check_user_id, read_json, target_ids
 from ._types import CommandExecution, Connection, Vehicle, parse_vehicle
-from .commands import (
-    CLOSE_CHARGE_PORT,
-    LOCK,
-    OPEN_CHARGE_PORT,
-    START_CHARGE,
-    STOP_CHARGE,
-    UNLOCK,
-    ChargeWindow,
-    ScheduleKind,
-    charge_limit_command,
-    delete_schedule_command,
-    destination_command,
-    schedule_command,
-)
 
 if TYPE_CHECKING:
     import httpx
@@ -236,19 +223,19 @@ class VehicleHandle:
 
     async def lock(self) -> CommandExecution:
         """`Commands.lock` for this vehicle."""
-        return await self._client.commands._send(self._segment, self.user_id, LOCK)
+        return await self._client.commands.lock(self.vehicle_id, user_id=self.user_id)
 
     async def unlock(self) -> CommandExecution:
         """`Commands.unlock` for this vehicle."""
-        return await self._client.commands._send(self._segment, self.user_id, UNLOCK)
+        return await self._client.commands.unlock(self.vehicle_id, user_id=self.user_id)
 
     async def start_charge(self) -> CommandExecution:
         """`Commands.start_charge` for this vehicle."""
-        return await self._client.commands._send(self._segment, self.user_id, START_CHARGE)
+        return await self._client.commands.start_charge(self.vehicle_id, user_id=self.user_id)
 
     async def stop_charge(self) -> CommandExecution:
         """`Commands.stop_charge` for this vehicle."""
-        return await self._client.commands._send(self._segment, self.user_id, STOP_CHARGE)
+        return await self._client.commands.stop_charge(self.vehicle_id, user_id=self.user_id)
 
     async def set_charge_limit(self, percent: int) -> CommandExecution:
         """`Commands.set_charge_limit` for this vehicle.
@@ -256,21 +243,23 @@ class VehicleHandle:
         Examples:
             >>> await car.set_charge_limit(80)
         """
-        command = charge_limit_command(percent)
-        return await self._client.commands._send(self._segment, self.user_id, command)
+        return await self._client.commands.set_charge_limit(
+            self.vehicle_id, percent, user_id=self.user_id
+        )
 
     async def set_destination(self, *, latitude: float, longitude: float) -> CommandExecution:
         """`Commands.set_destination` for this vehicle."""
-        command = destination_command(latitude=latitude, longitude=longitude)
-        return await self._client.commands._send(self._segment, self.user_id, command)
+        return await self._client.commands.set_destination(
+            self.vehicle_id, latitude=latitude, longitude=longitude, user_id=self.user_id
+        )
 
     async def open_charge_port(self) -> CommandExecution:
         """`Commands.open_charge_port` for this vehicle."""
-        return await self._client.commands._send(self._segment, self.user_id, OPEN_CHARGE_PORT)
+        return await self._client.commands.open_charge_port(self.vehicle_id, user_id=self.user_id)
 
     async def close_charge_port(self) -> CommandExecution:
         """`Commands.close_charge_port` for this vehicle."""
-        return await self._client.commands._send(self._segment, self.user_id, CLOSE_CHARGE_PORT)
+        return await self._client.commands.close_charge_port(self.vehicle_id, user_id=self.user_id)
 
     async def set_charge_schedule(
         self,
@@ -292,8 +281,10 @@ class VehicleHandle:
             ...     weekdays=("01:00", "05:00"), weekends=("09:00", "12:00"),
             ... )
         """
-        command = schedule_command(
+        return await self._client.commands.set_charge_schedule(
+            self.vehicle_id,
             kind=kind,
+            user_id=self.user_id,
             latitude=latitude,
             longitude=longitude,
             start_time=start_time,
@@ -302,9 +293,9 @@ class VehicleHandle:
             weekdays=weekdays,
             weekends=weekends,
         )
-        return await self._client.commands._send(self._segment, self.user_id, command)
 
     async def delete_charge_schedule(self, schedule_id: str) -> CommandExecution | None:
         """`Commands.delete_charge_schedule` for this vehicle."""
-        command = delete_schedule_command(schedule_id)
-        return await self._client.commands._send(self._segment, self.user_id, command)
+        return await self._client.commands.delete_charge_schedule(
+            self.vehicle_id, schedule_id, user_id=self.user_id
+        )
