@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextvars
 import logging
 import os
 import platform
@@ -16,6 +15,7 @@ import attrs
 import httpx
 
 from ._auth import ClientCredentials, TokenManager, TokenStore
+from ._call_context import want_raw_response
 from ._clock import Clock, SystemClock
 from ._config import (
     DEFAULT_COMMAND_TIMEOUT,
@@ -53,10 +53,6 @@ T = TypeVar("T")
 TargetT = TypeVar("TargetT")
 ResultT = TypeVar("ResultT")
 Host = Literal["vehicle", "management"]
-
-# Set by ``with_raw_response`` proxies: the next `SmartcarClient._call` in this context
-# returns a `RawResponse` instead of the parsed model.
-_want_raw: contextvars.ContextVar[bool] = contextvars.ContextVar("smartcar_raw", default=False)
 
 _USER_AGENT = (
     f"smartcar-async/{__version__} (Python {platform.python_version()}; httpx {httpx.__version__})"
@@ -501,7 +497,7 @@ class SmartcarClient:
     ) -> T:
         """`request`, then ``parse(response)`` (or a `RawResponse` in raw mode)."""
         response, state = await self.request(method, host, path, **options)
-        if _want_raw.get():
+        if want_raw_response.get():  # set by with_raw_response (see _call_context)
             raw = RawResponse(response, lambda: parse(response), retries=state.retries)
             return cast(T, raw)
         return parse(response)

@@ -51,9 +51,9 @@ import anyio.lowlevel
 import attrs
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
+from ._call_context import raise_vehicle_rate_limits
 from ._clock import Clock, SystemClock
 from ._errors import RateLimitError
-from ._retry import raise_vehicle_rate_limits
 
 __all__ = ["FanOut", "FanOutProgress", "Outcome"]
 
@@ -563,7 +563,7 @@ class FanOut(Generic[TargetT, ResultT]):
         slots = self._slots
         assert slots is not None
         # This task's own copy of the context: fn's calls raise per-vehicle 429s instead
-        # of waiting for them in place, holding the slot (see `_retry.py`).
+        # of waiting for them in place, holding the slot (see `_call_context.py`).
         raise_vehicle_rate_limits.set(True)
         holding = job.resume_at is None  # a fresh job comes with the feeder's slot
         parked = False

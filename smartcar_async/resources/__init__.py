@@ -4,6 +4,7 @@ The models they return are exported here too (and, for the public ones, from
 ``smartcar_async``).
 """
 
+from ._base import RawView
 from ._types import (
     CommandExecution,
     Connection,
@@ -27,6 +28,7 @@ __all__ = [
     "Commands",
     "Connection",
     "Connections",
+    "RawView",
     "ScheduleKind",
     "SignalRef",
     "Subscription",

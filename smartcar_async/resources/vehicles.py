@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import datetime as _dt
 from collections.abc import AsyncIterable, Callable, Iterable, Mapping
-from typing import TYPE_CHECKING, Any, TypeAlias
+from typing import TYPE_CHECKING, TypeAlias
 
 from .._paths import path_segment
 from ..signals import Signal, Signals, parse_signal, parse_signals
-from ._base import Resource, _RawView
+from ._base import RawView, Resource
 from ._command_registry import ChargeWindow, ScheduleKind
 from ._common import check_user_id, read_json, target_ids
 from ._types import CommandExecution, Connection, Vehicle, parse_vehicle
@@ -197,13 +197,13 @@ class VehicleHandle:
         return hash((self.vehicle_id, self.user_id))
 
     @property
-    def with_raw_response(self) -> Any:
+    def with_raw_response(self) -> RawView:
         """The same methods, each returning a `RawResponse`.
 
         Examples:
             >>> raw = await car.with_raw_response.signals()
         """
-        return _RawView(self)
+        return RawView(self)
 
     async def get(self) -> Vehicle:
         """`Vehicles.get` for this vehicle."""
