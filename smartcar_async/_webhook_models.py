@@ -365,12 +365,8 @@ def _trigger_from_text(item: str) -> Trigger:
     return Trigger(type="SIGNAL_UPDATED", code=code, name=name, group=group, raw={})
 
 
-def _parse_trigger(item: object) -> Trigger | None:
-    if isinstance(item, str):
-        return _trigger_from_text(item) if item else None
-    if not isinstance(item, Mapping):
-        return None
-    kind = text_or_number(item.get("type"))
+def _trigger_fields(item: Mapping[str, Any]) -> tuple[str | None, str | None, str | None]:
+    """``code``, ``name`` and ``group``, from the trigger or its ``signal`` reference."""
     code = text_or_number(item.get("code"))
     name = text_or_number(item.get("name"))
     group = text_or_number(item.get("group"))
@@ -384,6 +380,20 @@ def _parse_trigger(item: object) -> Trigger | None:
         code = code or text_or_number(signal.get("code"))
         name = name or text_or_number(signal.get("name"))
         group = group or text_or_number(signal.get("group"))
+    if name is not None and group is None:
+        ref_group, ref_name = _split_ref(name)
+        if ref_group is not None:
+            group, name = ref_group, ref_name
+    return code, name, group
+
+
+def _parse_trigger(item: object) -> Trigger | None:
+    if isinstance(item, str):
+        return _trigger_from_text(item) if item else None
+    if not isinstance(item, Mapping):
+        return None
+    kind = text_or_number(item.get("type"))
+    code, name, group = _trigger_fields(item)
     if kind is None:
         if code is not None and name is None and group is None and _TRIGGER_TYPE.fullmatch(code):
             # Documented {"code": "FIRST_DELIVERY"}: the code is the trigger's type.
@@ -392,10 +402,6 @@ def _parse_trigger(item: object) -> Trigger | None:
             kind = "SIGNAL_UPDATED"
         else:
             return None
-    if name is not None and group is None:
-        ref_group, ref_name = _split_ref(name)
-        if ref_group is not None:
-            group, name = ref_group, ref_name
     if code is None and name is not None and group is not None:
         code = _code_from(group, name)
     return Trigger(type=kind, code=code, name=name, group=group, raw=item)

@@ -10,12 +10,11 @@ from .._paths import path_segment
 from ..signals import Signal, Signals, parse_signal, parse_signals
 from ._base import RawView, Resource
 from ._command_registry import ChargeWindow, ScheduleKind
-from ._common import check_user_id, read_json, target_ids
+from ._common import check_user_id, target_ids
+from ._listing import json_body
 from ._types import CommandExecution, Connection, Vehicle, parse_vehicle
 
 if TYPE_CHECKING:
-    import httpx
-
     from .._client import SmartcarClient
     from .._fanout import FanOut, FanOutProgress
 
@@ -26,17 +25,10 @@ __all__ = ["VehicleHandle", "VehicleTarget", "Vehicles"]
 VehicleTarget: TypeAlias = "VehicleHandle | Connection | tuple[str, str]"
 
 
-def _parse_vehicle(response: httpx.Response) -> Vehicle:
-    return parse_vehicle(read_json(response))
-
-
-def _parse_signals(response: httpx.Response) -> Signals:
-    return parse_signals(read_json(response))
-
-
-def _parse_signal(response: httpx.Response) -> Signal:
-    # parse_signal reads both the bare signal (older docs) and {"data": ...} (newer spec).
-    return parse_signal(read_json(response))
+_read_vehicle = json_body(parse_vehicle)
+_read_signals = json_body(parse_signals)
+# parse_signal reads both the bare signal (older docs) and {"data": ...} (newer spec).
+_read_signal = json_body(parse_signal)
 
 
 class Vehicles(Resource):
@@ -65,7 +57,7 @@ class Vehicles(Resource):
         return await self._get(path_segment(vehicle_id, "vehicle_id"))
 
     async def _get(self, segment: str) -> Vehicle:
-        return await self._client._call("GET", "vehicle", f"/vehicles/{segment}", _parse_vehicle)
+        return await self._client._call("GET", "vehicle", f"/vehicles/{segment}", _read_vehicle)
 
     async def signals(self, vehicle_id: str, *, user_id: str) -> Signals:
         """Every signal the application can read on the vehicle.
@@ -86,7 +78,7 @@ class Vehicles(Resource):
 
     async def _signals(self, segment: str, user_id: str) -> Signals:
         return await self._client._call(
-            "GET", "vehicle", f"/vehicles/{segment}/signals", _parse_signals, user_id=user_id
+            "GET", "vehicle", f"/vehicles/{segment}/signals", _read_signals, user_id=user_id
         )
 
     async def signal(self, vehicle_id: str, code: str, *, user_id: str) -> Signal:
@@ -111,7 +103,7 @@ class Vehicles(Resource):
             "GET",
             "vehicle",
             f"/vehicles/{segment}/signals/{code_segment}",
-            _parse_signal,
+            _read_signal,
             user_id=user_id,
         )
 
