@@ -343,7 +343,7 @@ def _parse_meta(obj: Mapping[str, Any], *, legacy: bool = False) -> EventMeta:
     )
 
 
-def _parse_vehicle(data: Mapping[str, Any]) -> EventVehicle | None:
+def _event_vehicle(data: Mapping[str, Any]) -> EventVehicle | None:
     vehicle = data.get("vehicle")
     if not isinstance(vehicle, Mapping):
         return None
@@ -519,7 +519,7 @@ def event_from_json(obj: Mapping[str, Any]) -> WebhookEvent:
             meta=_parse_meta(obj, legacy=legacy),
             raw=obj,
         )
-    vehicle = _parse_vehicle(data)
+    vehicle = _event_vehicle(data)
     vehicle_id = text_or_number(obj.get("vehicleId")) or (vehicle.id if vehicle else None)
     user_id = text_or_number(_mapping(data.get("user")).get("id")) or text_or_number(
         obj.get("userId")

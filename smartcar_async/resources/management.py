@@ -57,6 +57,9 @@ _read_subscription = single(parse_subscription)
 class Webhooks(Resource):
     """The application's webhooks (``/webhooks``, Management API). Read-only.
 
+    This reads how webhooks are configured; receiving their deliveries is the job of
+    `smartcar_async.webhooks.WebhookReceiver`.
+
     Examples:
         >>> async for hook in client.webhooks.list(is_enabled=True):
         ...     print(hook.name, hook.callback_uri)

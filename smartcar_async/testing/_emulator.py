@@ -31,7 +31,7 @@ from ._state import (
 )
 from ._stats import CommandRecord, EmulatorStats
 from ._transport import EmulatorTransport, call_with_httpx
-from ._webhooks import DEFAULT_RETRY_DELAYS, Delivery, Target, WebhookEvent, WebhookShape
+from ._webhooks import DEFAULT_RETRY_DELAYS, Delivery, EmulatedEvent, Target, WebhookShape
 
 __all__ = ["FleetEntry", "SmartcarEmulator"]
 
@@ -661,7 +661,7 @@ class SmartcarEmulator:
         triggers: Sequence[str] = ("FIRST_DELIVERY",),
         shape: WebhookShape | None = None,
         mode: Literal["LIVE", "TEST"] = "LIVE",
-    ) -> WebhookEvent:
+    ) -> EmulatedEvent:
         """Build a VEHICLE_STATE event from the vehicle's current signals.
 
         Args:
@@ -693,7 +693,7 @@ class SmartcarEmulator:
         signals: Sequence[str] = (),
         shape: WebhookShape | None = None,
         mode: Literal["LIVE", "TEST"] = "LIVE",
-    ) -> WebhookEvent:
+    ) -> EmulatedEvent:
         """Build a VEHICLE_ERROR event (``state="RESOLVED"`` when the condition clears)."""
         webhook = self._webhook(webhook_id, vehicle_id)
         return _webhooks.vehicle_error_event(
@@ -709,7 +709,7 @@ class SmartcarEmulator:
             mode=mode,
         )
 
-    def verify_event(self, webhook_id: str, challenge: str | None = None) -> WebhookEvent:
+    def verify_event(self, webhook_id: str, challenge: str | None = None) -> EmulatedEvent:
         """Build the VERIFY challenge event for a webhook."""
         return _webhooks.verify_event(
             self._core, self._webhook(webhook_id), challenge or secrets.token_hex(16)
@@ -721,7 +721,7 @@ class SmartcarEmulator:
 
     async def deliver(
         self,
-        event: WebhookEvent,
+        event: EmulatedEvent,
         target: str | _app.ASGIApp | None = None,
         *,
         client: httpx.AsyncClient | None = None,
