@@ -10,6 +10,10 @@ the other (the resources never import the client module this way):
   read by `RetryPolicy` (``_retry.py``): a per-vehicle 429 raises instead of being
   waited out.
 
+The state of one request through the middleware (its retry policy, the retries so far)
+is not here: it is the `smartcar_async.CallState` that rides in the request's
+extensions, made fresh by ``SmartcarClient.request`` for every call.
+
 Context variables rather than arguments because both reach through code the SDK does
 not own: ``with_raw_response`` wraps any resource method, and the fan-out runs the
 user's own ``fn`` against the user's own client. Each asyncio or trio task works on its
