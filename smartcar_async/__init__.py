@@ -8,7 +8,7 @@ Examples:
 
 import attrs as _attrs
 
-from . import signals, webhooks
+from . import connect, signals, webhooks
 from ._auth import AccessToken, ClientCredentials, InMemoryTokenStore, TokenManager, TokenStore
 from ._client import SmartcarClient
 from ._clock import Clock, SystemClock, VirtualClock
@@ -19,11 +19,13 @@ from ._errors import (
     APITimeoutError,
     AuthenticationError,
     BillingError,
+    ClientStateError,
     CommandFailedError,
     CompatibilityError,
     ConfigurationError,
     ConnectedServicesAccountError,
     ErrorDetail,
+    InvalidRequestError,
     NotFoundError,
     PermissionDeniedError,
     RateLimitError,
@@ -42,6 +44,7 @@ from ._pipeline import CallState, Middleware, Next
 from ._raw import RawResponse
 from ._retry import RetryPolicy
 from ._version import __version__
+from .connect import ConnectError, ConnectResult, ConnectStateError
 from .resources import (
     ChargeWindow,
     CommandExecution,
@@ -71,18 +74,23 @@ __all__ = [
     "CallState",
     "ChargeWindow",
     "ClientCredentials",
+    "ClientStateError",
     "Clock",
     "CommandExecution",
     "CommandFailedError",
     "CommandName",
     "CompatibilityError",
     "ConfigurationError",
+    "ConnectError",
+    "ConnectResult",
+    "ConnectStateError",
     "ConnectedServicesAccountError",
     "Connection",
     "ErrorDetail",
     "FanOut",
     "FanOutProgress",
     "InMemoryTokenStore",
+    "InvalidRequestError",
     "Middleware",
     "Next",
     "NotFoundError",
@@ -116,6 +124,7 @@ __all__ = [
     "Webhook",
     "WebhookPayloadError",
     "WebhookVerificationError",
+    "connect",
     "signals",
     "webhooks",
     "__version__",

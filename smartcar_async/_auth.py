@@ -25,21 +25,39 @@ import anyio
 import attrs
 import httpx
 
+from ._body import read_capped
 from ._clock import Clock, SystemClock
-from ._errors import TokenError
+from ._errors import APIResponseError, SmartcarError, TokenError
 from ._logging import logger
 
 __all__ = [
+    "MAX_TOKEN_LIFETIME",
+    "MIN_TOKEN_LIFETIME",
     "AccessToken",
     "ClientCredentials",
     "InMemoryTokenStore",
     "TokenManager",
     "TokenStore",
+    "token_lifetime",
 ]
 
 _TOKEN_RETRIES = 2
 _TOKEN_BACKOFF = (0.25, 1.0)
 _DEFAULT_TOKEN_TIMEOUT = httpx.Timeout(10.0)
+
+#: The shortest token lifetime the manager works with, in seconds. A shorter
+#: ``expires_in`` (0.001, say) would make the token expire before the callers queued
+#: for it could use it, and each of them would send a token request of its own; such a
+#: token is used for this long instead (if the API refuses it sooner, the 401 replay
+#: fetches a new one).
+MIN_TOKEN_LIFETIME = 1.0
+
+#: The longest ``expires_in`` accepted, in seconds (a year; Smartcar grants an hour).
+#: Anything longer, or not a finite number, is a broken answer: `TokenError`.
+MAX_TOKEN_LIFETIME = 366 * 24 * 3600.0
+
+#: A token answer is a few hundred bytes; a larger body is not read further.
+_MAX_TOKEN_BODY = 64 * 1024
 
 
 @attrs.frozen(repr=False)
@@ -143,6 +161,33 @@ def _hint(client_id: str) -> str:
     )
 
 
+def token_lifetime(expires_in: object) -> float | None:
+    """``expires_in`` as the seconds the manager will use the token, or None if absurd.
+
+    A number or numeric text from 0 (excluded) to `MAX_TOKEN_LIFETIME`; below
+    `MIN_TOKEN_LIFETIME` it counts as that floor. Integers are compared exactly, so a
+    400-digit ``expires_in`` is refused instead of overflowing float arithmetic.
+
+    Examples:
+        >>> token_lifetime(3600), token_lifetime("0.001"), token_lifetime(10**400)
+        (3600.0, 1.0, None)
+    """
+    if isinstance(expires_in, bool):
+        return None
+    seconds: object = expires_in
+    if isinstance(seconds, str):
+        try:
+            seconds = float(seconds)  # "1e999" is inf, refused below
+        except ValueError:
+            return None
+    if not isinstance(seconds, (int, float)):
+        return None
+    # False for NaN too; an int is compared without being converted first.
+    if not 0 < seconds <= MAX_TOKEN_LIFETIME:
+        return None
+    return max(float(seconds), MIN_TOKEN_LIFETIME)
+
+
 class TokenManager:
     """Fetches, caches and refreshes the application token.
 
@@ -157,7 +202,8 @@ class TokenManager:
         mandatory_window: seconds before expiry at which callers wait for a new token.
         auth_method: ``"post"`` sends the credentials in the form body (as the docs
             show); ``"basic"`` sends them in an HTTP Basic header.
-        timeout: the token request's own timeout.
+        timeout: the token request's own timeout. Its largest value (10 s by default)
+            is also one deadline over the whole request, body included.
 
     Examples:
         >>> manager = TokenManager(credentials, token_url=url, http_client=http)
@@ -214,6 +260,12 @@ class TokenManager:
         """The clock the manager measures expiry on."""
         return self._clock
 
+    @property
+    def _deadline(self) -> float:
+        """Seconds the whole token request may take: the timeout's largest value."""
+        values = [v for v in self._timeout.as_dict().values() if v is not None]
+        return max(values, default=math.inf)
+
     def _windows(self, token: AccessToken) -> tuple[float, float]:
         # Clamp to half the lifetime so a short-lived (test) token is still used for a
         # while instead of being refreshed on every call.
@@ -256,7 +308,12 @@ class TokenManager:
             token = self._token
             if token is not None and self._is_usable(token):
                 return token
-            if self._attempts != seen_attempts and self._last_error is not None:
+            ran_for_us = self._attempts != seen_attempts
+            if ran_for_us and token is not None and token.remaining(self._clock.now()) > 0:
+                # The refresh that ran while we queued got this token; it is short-lived
+                # but valid, and taking it keeps one token request for all the waiters.
+                return token
+            if ran_for_us and self._last_error is not None:
                 # The attempt that ran while we queued failed: share its error rather
                 # than sending one more request per waiter.
                 error = self._last_error
@@ -284,6 +341,16 @@ class TokenManager:
             self._attempts += 1
             self._last_error = exc
             raise
+        except Exception as exc:
+            if isinstance(exc, SmartcarError):
+                raise  # the store's own, deliberate errors (ConfigurationError...)
+            # A failure nobody planned for (a store's bug, an answer that breaks
+            # arithmetic) is still a token failure: typed, and shared with the waiters
+            # instead of each of them sending a request of its own.
+            error = TokenError(f"the token refresh failed: {type(exc).__name__}")
+            self._attempts += 1
+            self._last_error = error
+            raise error from exc
         self._attempts += 1
         self._last_error = None
         self._token = token
@@ -306,7 +373,14 @@ class TokenManager:
             # at any moment while the request was in flight.
             started = self._clock.now()
             try:
-                response = await self._send()
+                # One deadline over the whole exchange: httpx's timeouts bound each read,
+                # so a server dripping a byte at a time would otherwise hold every caller.
+                with anyio.fail_after(self._deadline):
+                    response = await self._send()
+            except TimeoutError:
+                raise TokenError(
+                    f"the token request did not complete within {self._deadline:g} s"
+                ) from None
             except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
                 if last:
                     raise TokenError(f"could not reach the token endpoint: {exc!r}") from exc
@@ -329,9 +403,20 @@ class TokenManager:
             form["client_id"] = self._credentials.client_id
             form["client_secret"] = self._credentials.client_secret
         logger.debug("token request POST %s", self._token_url)
-        return await self._http.post(
-            self._token_url, data=form, headers=headers, timeout=self._timeout
+        request = self._http.build_request(
+            "POST", self._token_url, data=form, headers=headers, timeout=self._timeout
         )
+        # Never follow a redirect: it would re-send the client secret to another origin.
+        response = await self._http.send(request, stream=True, follow_redirects=False)
+        try:
+            await read_capped(response, _MAX_TOKEN_BODY)
+        except APIResponseError:
+            raise TokenError(
+                f"the token endpoint answered {response.status_code} with a body over "
+                f"{_MAX_TOKEN_BODY:,} bytes",
+                status_code=response.status_code,
+            ) from None
+        return response
 
     def _token_from_response(self, response: httpx.Response, started: float) -> AccessToken:
         status = response.status_code
@@ -354,25 +439,13 @@ class TokenManager:
                 message += _hint(self._credentials.client_id)
             return self._raise(message, error, description, status)
         value = body.get("access_token")
-        expires_in = body.get("expires_in", 3600)
-        if isinstance(expires_in, str):
-            try:
-                expires_in = float(expires_in)
-            except ValueError:
-                expires_in = None
-        if (
-            not isinstance(value, str)
-            or not value
-            or isinstance(expires_in, bool)
-            or not isinstance(expires_in, (int, float))
-            or not math.isfinite(expires_in)
-            or expires_in <= 0
-        ):
+        lifetime = token_lifetime(body.get("expires_in", 3600))
+        if not isinstance(value, str) or not value or lifetime is None:
             return self._raise(
                 "token endpoint answered 200 without a usable token", None, None, 200
             )
-        logger.info("new application token, valid %.0f s", expires_in)
-        return AccessToken(value=value, expires_at=started + expires_in, lifetime=float(expires_in))
+        logger.info("new application token, valid %.0f s", lifetime)
+        return AccessToken(value=value, expires_at=started + lifetime, lifetime=lifetime)
 
     @staticmethod
     def _raise(

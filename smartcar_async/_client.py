@@ -15,6 +15,7 @@ import attrs
 import httpx
 
 from ._auth import ClientCredentials, TokenManager, TokenStore
+from ._body import DEFAULT_MAX_RESPONSE_SIZE, read_capped
 from ._call_context import want_raw_response
 from ._clock import Clock, SystemClock
 from ._config import (
@@ -25,7 +26,14 @@ from ._config import (
     ENV_CLIENT_SECRET,
     resolve_urls,
 )
-from ._errors import APIConnectionError, APITimeoutError, ConfigurationError, error_from_response
+from ._errors import (
+    APIConnectionError,
+    APITimeoutError,
+    ClientStateError,
+    ConfigurationError,
+    InvalidRequestError,
+    error_from_response,
+)
 from ._logging import logger, setup_from_environment
 from ._paths import user_id_header
 from ._pipeline import (
@@ -59,6 +67,13 @@ _USER_AGENT = (
 )
 
 
+_OTHER_LOOP = (
+    "this SmartcarClient was first used in another event loop; a client and its "
+    "connection pool belong to one loop: create one client per event loop"
+)
+_CLOSED = "this SmartcarClient is closed"
+
+
 def _current_loop() -> object:
     """An object that identifies the running event loop (the asyncio loop or trio run)."""
     return anyio.lowlevel.current_token().native_token
@@ -76,6 +91,7 @@ class _Shared:
     vehicle_api_url: str
     management_api_url: str
     token_url: str
+    max_response_size: int
     loop: object | None = None
     closed: bool = False
 
@@ -111,6 +127,9 @@ class SmartcarClient:
         http2: speak HTTP/2 where the server offers it (needs the ``http2`` extra).
         token_auth: ``"post"`` (credentials in the form body, the documented way) or
             ``"basic"``.
+        max_response_size: the largest response body, in bytes after decompression,
+            that the SDK reads (64 MiB by default); a larger one raises
+            `APIResponseError`. Applies whatever transport or ``http_client`` is used.
 
     Examples:
         >>> async with SmartcarClient() as client:
@@ -138,6 +157,7 @@ class SmartcarClient:
         verify: ssl.SSLContext | str | bool = True,
         http2: bool = False,
         token_auth: Literal["post", "basic"] = "post",
+        max_response_size: int = DEFAULT_MAX_RESPONSE_SIZE,
     ) -> None:
         setup_from_environment()
         client_id = client_id or os.environ.get(ENV_CLIENT_ID)
@@ -147,6 +167,10 @@ class SmartcarClient:
                 "missing credentials: pass client_id and client_secret, or set "
                 f"{ENV_CLIENT_ID} and {ENV_CLIENT_SECRET}"
             )
+        if isinstance(max_response_size, bool) or not (
+            isinstance(max_response_size, int) and max_response_size > 0
+        ):
+            raise ConfigurationError("max_response_size must be a positive number of bytes")
         if http_client is not None and not isinstance(http_client, httpx.AsyncClient):
             raise ConfigurationError(
                 f"http_client must be an httpx.AsyncClient, got {type(http_client).__name__}"
@@ -183,6 +207,7 @@ class SmartcarClient:
             vehicle_api_url=vehicle_api_url,
             management_api_url=management_api_url,
             token_url=token_url,
+            max_response_size=max_response_size,
         )
         self._setup(
             shared,
@@ -385,15 +410,25 @@ class SmartcarClient:
         if shared.loop is None:
             shared.loop = loop
         elif shared.loop is not loop:
-            raise RuntimeError(
-                "this SmartcarClient was first used in another event loop; a client and its "
-                "connection pool belong to one loop: create one client per event loop"
-            )
+            raise ClientStateError(_OTHER_LOOP)
         if shared.closed:
-            raise RuntimeError("this SmartcarClient is closed")
+            raise ClientStateError(_CLOSED)
 
     async def _send_once(self, request: httpx.Request) -> httpx.Response:
-        response = await self._shared.http.send(request)
+        shared = self._shared
+        if shared.closed:
+            # A retry, replay or queued call after aclose(): say so, rather than let the
+            # closed httpx client or transport raise its own RuntimeError.
+            raise ClientStateError(_CLOSED)
+        try:
+            # Never follow a redirect, whatever client was passed in: a 307 would re-send
+            # the bearer token (or a command) to wherever the Location header points.
+            response = await shared.http.send(request, stream=True, follow_redirects=False)
+        except RuntimeError as exc:
+            if shared.closed:
+                raise ClientStateError(_CLOSED) from exc
+            raise
+        await read_capped(response, shared.max_response_size)
         if logger.isEnabledFor(logging.DEBUG):
             logger.debug(
                 "%s %s -> %d request_id=%s",
@@ -459,14 +494,22 @@ class SmartcarClient:
         # The timeout goes in as the extension httpx would build from ``timeout=`` (the
         # same dict), which spares build_request a copy of the Timeout; the call state
         # rides in the same, fresh, dict.
-        request = self._shared.http.build_request(
-            method,
-            self._base_urls[host] + path,
-            params=params,
-            json=json,
-            headers=headers,
-            extensions={"timeout": timeout.as_dict(), CALL_STATE_KEY: state},
-        )
+        try:
+            request = self._shared.http.build_request(
+                method,
+                self._base_urls[host] + path,
+                params=params,
+                json=json,
+                headers=headers,
+                extensions={"timeout": timeout.as_dict(), CALL_STATE_KEY: state},
+            )
+        except (httpx.InvalidURL, ValueError, TypeError) as exc:
+            # The ids are checked already; this is what httpx still refuses (a query value
+            # too long for a URL, a body json cannot encode...). Its text may quote the
+            # whole offending value, so only the kind of failure is kept in the message.
+            raise InvalidRequestError(
+                f"{method} {path[:200]}: the request could not be built ({type(exc).__name__})"
+            ) from exc
         try:
             response = await self._chain(request)
         except httpx.TimeoutException as exc:

@@ -8,6 +8,9 @@
 | ``SMARTCAR_VEHICLE_API_URL`` | the Vehicle API base | ``https://vehicle.api.smartcar.com/v3`` |
 | ``SMARTCAR_MANAGEMENT_API_URL`` | Management API | ``https://management.api.smartcar.com/v3`` |
 | ``SMARTCAR_LOG`` | ``debug`` or ``info`` turns on logging to stderr | (off) |
+| ``SMARTCAR_APPLICATION_ID`` | the application id, Connect's ``client_id`` (CLI) | (none) |
+| ``SMARTCAR_REDIRECT_URI`` | a registered Connect redirect URI (CLI) | (none) |
+| ``SMARTCAR_CONNECT_URL`` | Connect's origin (CLI) | ``https://connect.smartcar.com`` |
 
 The official SDKs' origin variable ``SMARTCAR_VEHICLE_API_V3_ORIGIN`` (an origin without
 ``/v3``) is honoured too when ``SMARTCAR_VEHICLE_API_URL`` is not set.
@@ -31,10 +34,13 @@ __all__ = [
     "DEFAULT_TIMEOUT",
     "DEFAULT_TOKEN_URL",
     "DEFAULT_VEHICLE_API_URL",
+    "ENV_APPLICATION_ID",
     "ENV_CLIENT_ID",
     "ENV_CLIENT_SECRET",
+    "ENV_CONNECT_URL",
     "ENV_LOG",
     "ENV_MANAGEMENT_API_URL",
+    "ENV_REDIRECT_URI",
     "ENV_TOKEN_URL",
     "ENV_VEHICLE_API_URL",
     "check_base_url",
@@ -48,6 +54,9 @@ ENV_VEHICLE_API_URL = "SMARTCAR_VEHICLE_API_URL"
 ENV_MANAGEMENT_API_URL = "SMARTCAR_MANAGEMENT_API_URL"
 ENV_OFFICIAL_VEHICLE_ORIGIN = "SMARTCAR_VEHICLE_API_V3_ORIGIN"
 ENV_LOG = "SMARTCAR_LOG"
+ENV_APPLICATION_ID = "SMARTCAR_APPLICATION_ID"
+ENV_REDIRECT_URI = "SMARTCAR_REDIRECT_URI"
+ENV_CONNECT_URL = "SMARTCAR_CONNECT_URL"
 
 DEFAULT_TOKEN_URL = "https://iam.smartcar.com/oauth2/token"
 DEFAULT_VEHICLE_API_URL = "https://vehicle.api.smartcar.com/v3"

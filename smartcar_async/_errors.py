@@ -15,6 +15,8 @@ SmartcarError
 │   └── UpstreamError 502
 ├── APIResponseError              a 2xx whose body is not what the API documents
 ├── CommandFailedError            a 200/202 whose body says the command failed
+├── InvalidRequestError           arguments the HTTP layer cannot turn into a request
+├── ClientStateError              the client is closed, or used from another event loop
 ├── WebhookVerificationError      bad or missing SC-Signature
 └── WebhookPayloadError           a webhook body that is not a Smartcar event
 ```
@@ -45,11 +47,13 @@ __all__ = [
     "APITimeoutError",
     "AuthenticationError",
     "BillingError",
+    "ClientStateError",
     "CommandFailedError",
     "CompatibilityError",
     "ConfigurationError",
     "ConnectedServicesAccountError",
     "ErrorDetail",
+    "InvalidRequestError",
     "NotFoundError",
     "PermissionDeniedError",
     "RateLimitError",
@@ -243,7 +247,8 @@ class UpstreamError(APIStatusError):
 
 
 class APIResponseError(SmartcarError):
-    """A 2xx response whose body is not what the API documents (not JSON, wrong shape).
+    """A 2xx response whose body is not what the API documents (not JSON, wrong shape),
+    or any response whose body exceeds ``max_response_size``.
 
     Attributes:
         status_code: the HTTP status.
@@ -287,6 +292,22 @@ class CommandFailedError(SmartcarError):
         self.detail = first.detail
         self.command_status = command_status
         self.request_id = request_id
+
+
+class InvalidRequestError(SmartcarError, ValueError):
+    """The call's arguments could not be made into an HTTP request; nothing was sent.
+
+    The SDK checks ids and bodies itself (`ValueError`); this covers whatever the HTTP
+    layer still refuses (a query value too long for a URL, say).
+    """
+
+
+class ClientStateError(SmartcarError, RuntimeError):
+    """The client cannot serve this call: it is closed, or belongs to another event loop.
+
+    Raised by calls made after `SmartcarClient.aclose`, by calls still in flight when it
+    ran, and by any use of a client from an event loop other than its first.
+    """
 
 
 class WebhookVerificationError(SmartcarError):

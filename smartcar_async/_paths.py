@@ -8,18 +8,24 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
-__all__ = ["path_segment", "user_id_header"]
+__all__ = ["MAX_ID_LENGTH", "path_segment", "user_id_header"]
 
 # Characters left as they are in a segment; everything else is percent-encoded.
 _SAFE = "-._~"
+
+#: The longest id (vehicle, user, connection, webhook...) the SDK sends, in characters.
+#: Smartcar's ids are 36-character UUIDs; the cap leaves room for other formats while
+#: keeping every URL and header far below what HTTP libraries refuse (httpx rejects a
+#: URL component of 65,536 characters with an error of its own).
+MAX_ID_LENGTH = 256
 
 
 def path_segment(value: object, name: str) -> str:
     """Return ``value`` as one safe, percent-encoded path segment.
 
     Raises:
-        ValueError: ``value`` is not a non-empty string, or it contains ``/``, ``\\``,
-            a control character, or is ``.`` / ``..``.
+        ValueError: ``value`` is not a non-empty string, is longer than `MAX_ID_LENGTH`,
+            contains ``/``, ``\\`` or a control character, or is ``.`` / ``..``.
 
     Examples:
         >>> path_segment("4f2c-a1", "vehicle_id")
@@ -32,6 +38,7 @@ def path_segment(value: object, name: str) -> str:
         raise ValueError(f"{name} must be a string, got {type(value).__name__}")
     if not value or not value.strip():
         raise ValueError(f"{name} must not be empty")
+    _check_length(value, name)
     if (
         value in (".", "..")
         or "/" in value
@@ -55,6 +62,7 @@ def user_id_header(value: object) -> str:
     """
     if not isinstance(value, str):
         raise ValueError(f"user_id must be a string, got {type(value).__name__}")
+    _check_length(value, "user_id")
     # One C call each for a valid id; isprintable() rejects control characters, which
     # would split the header.
     if value and value.isascii() and value.isprintable() and value == value.strip():
@@ -62,3 +70,11 @@ def user_id_header(value: object) -> str:
     raise ValueError(
         f"user_id must be a non-empty printable ASCII id without surrounding blanks, got {value!r}"
     )
+
+
+def _check_length(value: str, name: str) -> None:
+    if len(value) > MAX_ID_LENGTH:
+        # The id itself stays out of the message: it may be megabytes long.
+        raise ValueError(
+            f"{name} is {len(value)} characters long; ids have at most {MAX_ID_LENGTH}"
+        )

@@ -60,6 +60,7 @@ from ._webhook_models import (
 )
 
 __all__ = [
+    "MAX_CHALLENGE_LENGTH",
     "SIGNATURE_HEADER",
     "ASGIApp",
     "DataEvent",
@@ -88,6 +89,14 @@ SIGNATURE_HEADER = "SC-Signature"
 
 _HEX_SHA256 = re.compile(r"[0-9a-f]{64}")
 _SIGNATURE_LENGTH = 64
+
+#: The longest VERIFY challenge answered, in characters. Smartcar's documented example
+#: is a 36-character UUID.
+MAX_CHALLENGE_LENGTH = 256
+# What a challenge may be made of: letters, digits and the characters of UUIDs, base64
+# and base64url. No JSON object (an event) can be written with them, and the text is
+# pure ASCII, so no byte-order mark or UTF-16/32 encoding of an event body can pass.
+_CHALLENGE = re.compile(rf"[A-Za-z0-9._~+/=-]{{1,{MAX_CHALLENGE_LENGTH}}}")
 
 # Smartcar caps a delivery at 50 KB; the receiver reads 20 times that before refusing,
 # because VERIFY detection has to parse bodies that are not signed yet.
@@ -157,30 +166,28 @@ def challenge_response(challenge: str, management_token: str) -> dict[str, str]:
     Send it with status 200 and ``Content-Type: application/json``.
 
     VERIFY events are not signed, and the answer is computed exactly like a payload
-    signature, so answering any challenge would sign any text for anyone. A challenge
-    that begins like a JSON object (``{``) could be a forged event body and is refused;
-    Smartcar's challenges are random tokens and never do.
+    signature, so answering any challenge would sign any text for anyone: a forged event
+    sent as a "challenge" would come back with a valid ``SC-Signature`` for it. Only a
+    challenge shaped like Smartcar's (a random token: 1 to `MAX_CHALLENGE_LENGTH`
+    letters, digits or ``-._~+/=``) is answered; no JSON event can be written in that
+    alphabet, whatever encoding or byte-order mark a decoder would accept.
 
     Raises:
-        WebhookPayloadError: the challenge could be an event body, or is not valid text.
+        WebhookPayloadError: the challenge is not such a token.
         ConfigurationError: ``management_token`` is empty.
 
     Examples:
-        >>> challenge_response("3b4c", "amt-123")
+        >>> challenge_response("3a5c8f72-e6d9-4b1a-9f2e-8c7d6a5b4e3f", "amt-123")
         {'challenge': '...64 hex characters...'}
     """
     key = _key(management_token)
-    try:
-        message = challenge.encode("utf-8")
-    except (UnicodeEncodeError, AttributeError):
-        raise WebhookPayloadError("VERIFY challenge is not valid text") from None
-    # JSON allows only these four whitespace characters before a value (RFC 8259).
-    if message.lstrip(b" \t\n\r").startswith(b"{"):
+    if not isinstance(challenge, str) or not _CHALLENGE.fullmatch(challenge):
         raise WebhookPayloadError(
-            "refusing to answer a VERIFY challenge that looks like a JSON object: "
-            "its answer would be a valid signature for that body"
+            "refusing to answer a VERIFY challenge that is not a random token "
+            f"(1 to {MAX_CHALLENGE_LENGTH} characters of A-Z a-z 0-9 - . _ ~ + / =): "
+            "its answer would be a valid signature for that text"
         )
-    return {"challenge": hmac.new(key, message, hashlib.sha256).hexdigest()}
+    return {"challenge": hmac.new(key, challenge.encode("ascii"), hashlib.sha256).hexdigest()}
 
 
 # --------------------------------------------------------------------------- receiver

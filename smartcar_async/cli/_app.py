@@ -56,6 +56,8 @@ environment:
   SMARTCAR_TOKEN_URL, SMARTCAR_VEHICLE_API_URL, SMARTCAR_MANAGEMENT_API_URL
                                                 where the APIs are (default: Smartcar's)
   SMARTCAR_LOG=debug|info                       SDK logging on stderr
+  SMARTCAR_APPLICATION_ID, SMARTCAR_REDIRECT_URI, SMARTCAR_CONNECT_URL
+                                                connect-url: Connect's settings
 
 try it without an account:  smartcar-async demo
 """
@@ -286,6 +288,19 @@ def build_parser() -> argparse.ArgumentParser:
         )
         _add_command_options(one, spec)
 
+    connect_url = _subparser(
+        subparsers,
+        "connect-url",
+        _connect_url_handler,
+        "print the Smartcar Connect URL that onboards a vehicle owner",
+        "Print the Smartcar Connect URL that onboards a vehicle owner (or, with "
+        "--reauthenticate, re-authenticates a vehicle). Needs the application id and a "
+        "registered redirect URI, not the API credentials.",
+    )
+    from ._connect import add_connect_url_arguments
+
+    add_connect_url_arguments(connect_url)
+
     emulator = _subparser(subparsers, "emulator", _no_handler, "run the emulator")
     emulator_commands = emulator.add_subparsers(
         dest="emulator_command", metavar="ACTION", required=True
@@ -342,6 +357,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 async def _no_handler(args: argparse.Namespace, out: Output) -> int:  # pragma: no cover
     raise AssertionError("argparse requires a subcommand here")
+
+
+async def _connect_url_handler(args: argparse.Namespace, out: Output) -> int:
+    from ._connect import run_connect_url
+
+    return await run_connect_url(args, out)
 
 
 async def _serve_handler(args: argparse.Namespace, out: Output) -> int:

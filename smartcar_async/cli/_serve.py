@@ -12,9 +12,12 @@ import anyio
 import anyio.abc
 
 from .._config import (
+    ENV_APPLICATION_ID,
     ENV_CLIENT_ID,
     ENV_CLIENT_SECRET,
+    ENV_CONNECT_URL,
     ENV_MANAGEMENT_API_URL,
+    ENV_REDIRECT_URI,
     ENV_TOKEN_URL,
     ENV_VEHICLE_API_URL,
 )
@@ -60,12 +63,16 @@ def _check_port(port: int) -> None:
 def emulator_environment(emulator: SmartcarEmulator, base_url: str) -> dict[str, str]:
     """The environment variables that point the SDK and the CLI at a served emulator."""
     kwargs = emulator.client_kwargs(base_url=base_url)
+    connect = emulator.connect_kwargs(base_url)
     return {
         ENV_CLIENT_ID: kwargs["client_id"],
         ENV_CLIENT_SECRET: kwargs["client_secret"],
         ENV_TOKEN_URL: kwargs["token_url"],
         ENV_VEHICLE_API_URL: kwargs["vehicle_api_url"],
         ENV_MANAGEMENT_API_URL: kwargs["management_api_url"],
+        ENV_APPLICATION_ID: connect["client_id"],
+        ENV_REDIRECT_URI: connect["redirect_uri"],
+        ENV_CONNECT_URL: connect["connect_url"],
     }
 
 
@@ -120,6 +127,7 @@ async def serve_emulator(
                 "Paste the lines above into a shell, then try:"
             )
             out.note("  smartcar-async connections")
+            out.note('  curl -si "$(smartcar-async connect-url --state demo)"   # onboard an owner')
             if example is not None:
                 out.note(
                     f"  smartcar-async signals {example.vehicle_id} --user-id {example.user_id}"

@@ -353,20 +353,21 @@ class RedisTokenStore:
         return token
 
     async def _fetch_and_publish(self, fetch: Fetch, owner: str) -> AccessToken:
+        published = False
         try:
-            token = await fetch()
-        except BaseException:
-            # Free the lock now rather than at the end of the lease: the next process
-            # may succeed, and a cancelled refresh must not stall the others.
-            with anyio.CancelScope(shield=True), contextlib.suppress(_Unavailable):
-                await self._call(self._release, keys=[self._lock_key], args=[owner])
-            raise
-        token = self._remember(token)
-        # Shielded: a refresh cancelled now must still hand its token to the waiting
-        # processes and free the lock, not leave them to wait out the lease.
-        with anyio.CancelScope(shield=True):
-            await self._publish(token, owner)
-        return token
+            token = self._remember(await fetch())
+            # Shielded: a refresh cancelled now must still hand its token to the waiting
+            # processes and free the lock, not leave them to wait out the lease.
+            with anyio.CancelScope(shield=True):
+                await self._publish(token, owner)
+            published = True
+            return token
+        finally:
+            if not published:
+                # Whatever failed (the token request, its cancellation, an error while
+                # publishing), free the lock now rather than at the end of the lease.
+                with anyio.CancelScope(shield=True), contextlib.suppress(_Unavailable):
+                    await self._call(self._release, keys=[self._lock_key], args=[owner])
 
     async def _publish(self, token: AccessToken, owner: str) -> None:
         """Share ``token`` and free the lock if ours; a Redis failure is only logged."""

@@ -103,17 +103,20 @@ class Range:
 
     def check(self, value: object, name: str) -> Any:
         """``value`` if it is a number (an int when `integer`) in range, else ValueError."""
-        kind = "an integer" if self.integer else "a number"
-        wrong_type = isinstance(value, bool) or not isinstance(
-            value, int if self.integer else (int, float)
-        )
+        # The range is checked by comparison alone: an int is compared exactly (10**400
+        # would overflow math.isfinite), and NaN fails every comparison.
+        wanted = int if self.integer else (int, float)
         if (
-            wrong_type
-            or not math.isfinite(value)  # type: ignore[arg-type]
-            or not self.low <= value <= self.high  # type: ignore[operator]
+            isinstance(value, bool)
+            or not isinstance(value, wanted)
+            or not self.low <= value <= self.high
         ):
+            kind = "an integer" if self.integer else "a number"
+            shown = (
+                repr(value) if not isinstance(value, int) or abs(value) < 10**20 else "a huge int"
+            )
             raise ValueError(
-                f"{name} must be {kind} from {self.low:g} to {self.high:g}, got {value!r}"
+                f"{name} must be {kind} from {self.low:g} to {self.high:g}, got {shown}"
             )
         return value
 

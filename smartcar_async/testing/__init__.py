@@ -7,18 +7,21 @@ emulator = SmartcarEmulator(vehicles=100, seed=1, clock=VirtualClock())
 async with httpx.AsyncClient(transport=emulator.transport()) as http: ...   # in-process
 respx_mock.route(host__regex=r"emulator\\.invalid").mock(side_effect=emulator.respx_side_effect)
 async with emulator.serve() as base_url: ...                             # real HTTP on loopback
+url = authorization_url(**emulator.connect_kwargs(), state=state)          # emulated Connect
 emulator.add_fault(Fault.status(503), route="GET /vehicles/{id}/signals", times=1)
 assert emulator.stats.requests["GET /vehicles/{id}/signals"] == 2
 ```
 
 Routes: ``/oauth2/token`` (token), ``/v3/...`` (Vehicle API), ``/management/v3/...``
-(Management API); see ``docs/guides/emulator.md``.
+(Management API), ``/oauth/authorize`` and ``/oauth/reauthenticate`` (Connect); see
+``docs/guides/emulator.md``.
 """
 
 from __future__ import annotations
 
 from .._clock import VirtualClock
 from ._app import DroppedConnection
+from ._connect import CONNECT_URL, DEFAULT_REDIRECT_URI, Consent, ConsentRecord
 from ._emulator import (
     MANAGEMENT_API_URL,
     TOKEN_URL,
@@ -32,10 +35,14 @@ from ._transport import EmulatorTransport
 from ._webhooks import Delivery, DeliveryAttempt, EmulatedEvent
 
 __all__ = [
+    "CONNECT_URL",
+    "DEFAULT_REDIRECT_URI",
     "MANAGEMENT_API_URL",
     "TOKEN_URL",
     "VEHICLE_API_URL",
     "CommandRecord",
+    "Consent",
+    "ConsentRecord",
     "Delivery",
     "DeliveryAttempt",
     "DroppedConnection",

@@ -50,7 +50,7 @@ from ._render import (
     vehicle_resource,
     webhook_resource,
 )
-from ._routes import ROUTES, TOKEN, Route, match
+from ._routes import ROUTES, TOKEN, UNAUTHENTICATED, Route, match
 from ._signal_values import describe
 from ._state import Connection, IdSource, SignalState, State, Subscription, TokenStore, Vehicle, iso
 from ._stats import CommandRecord, EmulatorStats
@@ -111,6 +111,8 @@ class EmulatorCore:
         self.rate_limiter: RateLimiter | None = None
         self.long_running_delay = 0.0
         self.command_log: list[CommandRecord] = []
+        # Set by SmartcarEmulator: answers the Connect routes (testing/_connect.py).
+        self.connect: Callable[[EmuRequest, Route], EmuResponse] | None = None
         self._handlers: dict[str, Callable[[EmuRequest, list[str], Route, str], EmuResponse]] = {
             route.handler: getattr(self, f"_h_{route.handler}") for route in ROUTES
         }
@@ -162,7 +164,7 @@ class EmulatorCore:
         self, request: EmuRequest, route: Route | None, params: list[str], request_id: str
     ) -> EmuResponse:
         try:
-            if route is None or route.api != TOKEN:
+            if route is None or route.api not in UNAUTHENTICATED:
                 self._authenticate(request)
             if route is None:
                 raise _fail(
@@ -171,7 +173,7 @@ class EmulatorCore:
                     "INVALID_PATH",
                     f"{request.method} {request.path} is not a path of this API.",
                 )
-            if route.api != TOKEN and self.rate_limiter is not None:
+            if route.api not in UNAUTHENTICATED and self.rate_limiter is not None:
                 self._rate_limit(route, params)
             return self._handlers[route.handler](request, params, route, request_id)
         except ApiError as error:
@@ -465,6 +467,13 @@ class EmulatorCore:
             raise _fail(404, "RESOURCE_NOT_FOUND", None, "No user has this id.")
         self.state.remove_user(params[0])
         return EmuResponse(204, b"", [])
+
+    def _h_connect(
+        self, request: EmuRequest, params: list[str], route: Route, rid: str
+    ) -> EmuResponse:
+        if self.connect is None:
+            raise _fail(404, "RESOURCE_NOT_FOUND", "INVALID_PATH", "Connect is not emulated here.")
+        return self.connect(request, route)
 
     # -- vehicles and signals -----------------------------------------------------------
 

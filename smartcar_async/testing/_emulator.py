@@ -14,8 +14,17 @@ import attrs
 import httpx
 
 from .._clock import Clock, SystemClock
+from ..connect import ConnectSettings
 from . import _app, _webhooks
 from ._commands import COMMANDS
+from ._connect import (
+    CONNECT_URL,
+    DEFAULT_REDIRECT_URI,
+    ConnectFlow,
+    Consent,
+    ConsentOutcome,
+    ConsentRecord,
+)
 from ._core import EmulatorCore
 from ._faults import Fault, FaultRule, FaultSet, RateLimiter, RateLimits
 from ._fleet import build_fleet, make_vin, permissions_for
@@ -100,6 +109,8 @@ class SmartcarEmulator:
         single_signal_wrapped: wrap ``GET .../signals/{code}`` in ``data`` (the newer
             spec's likely shape) instead of the documented bare resource.
         webhook_shape: default shape of built webhook events.
+        redirect_uris: the Connect redirect URIs registered for the application
+            (default: ``http://localhost:8000/callback``).
 
     Examples:
         >>> emulator = SmartcarEmulator(vehicles=100, seed=1)
@@ -126,6 +137,7 @@ class SmartcarEmulator:
         long_running_delay: float = 0.0,
         single_signal_wrapped: bool = False,
         webhook_shape: WebhookShape = "documented",
+        redirect_uris: Iterable[str] = (DEFAULT_REDIRECT_URI,),
     ) -> None:
         if vehicles < 0 or simulated_vehicles < 0:
             raise ValueError("vehicle counts must be >= 0")
@@ -154,6 +166,8 @@ class SmartcarEmulator:
         self._next_index = vehicles + simulated_vehicles
         self.rate_limits = rate_limits
         self.set_long_running(long_running_delay or None)
+        self._connect = ConnectFlow(self, state, seed, redirect_uris)
+        self._core.connect = self._connect.handle
 
     # -- credentials and configuration ----------------------------------------------------
 
@@ -174,7 +188,7 @@ class SmartcarEmulator:
 
     @property
     def application_id(self) -> str:
-        """The application id (``GET /applications/{id}``)."""
+        """The application id: Connect's ``client_id`` (and ``GET /applications/{id}``)."""
         return self._core.application_id
 
     @property
@@ -303,6 +317,78 @@ class SmartcarEmulator:
                 management_api_url=f"{base}/management/v3",
             )
         return kwargs
+
+    # -- Connect --------------------------------------------------------------------------
+
+    def connect_kwargs(
+        self, base_url: str | None = None, *, redirect_uri: str | None = None
+    ) -> ConnectSettings:
+        """Keyword arguments for `smartcar_async.connect.authorization_url` (and re-auth).
+
+        ``client_id`` is the application id, ``connect_url`` the emulator's Connect
+        (in-process, or under ``base_url`` from `serve`), ``redirect_uri`` the first
+        registered one; a ``redirect_uri`` given here is registered first, as in the
+        dashboard.
+
+        Examples:
+            >>> url = sc.connect.authorization_url(
+            ...     **emulator.connect_kwargs(), scope=["read_battery"], state=state
+            ... )
+        """
+        if redirect_uri is not None:
+            self.add_redirect_uri(redirect_uri)
+        uris = self._connect.redirect_uris
+        if not uris:
+            raise ValueError("no redirect URI is registered; pass redirect_uri=")
+        return {
+            "client_id": self.application_id,
+            "redirect_uri": redirect_uri or uris[0],
+            "connect_url": CONNECT_URL if base_url is None else base_url.rstrip("/"),
+        }
+
+    @property
+    def redirect_uris(self) -> list[str]:
+        """The registered Connect redirect URIs (a copy; the first is the default)."""
+        return list(self._connect.redirect_uris)
+
+    def add_redirect_uri(self, uri: str) -> None:
+        """Register a redirect URI, as the dashboard's credentials tab does."""
+        if uri not in self._connect.redirect_uris:
+            self._connect.redirect_uris.append(uri)
+
+    def queue_consent(
+        self,
+        outcome: ConsentOutcome = "approve",
+        *,
+        vehicles: int = 1,
+        user_id: str | None = None,
+        make: str | None = None,
+    ) -> None:
+        """Plan what the owner does at the next Connect visit (visits take plans in order).
+
+        Without a plan, the owner approves with one new vehicle as a new user.
+
+        Args:
+            outcome: ``"approve"``, or a Connect error code to send back:
+                ``"access_denied"`` (the owner denies), ``"vehicle_incompatible"``,
+                ``"no_vehicles"``, ``"invalid_subscription"``, ``"configuration_error"``,
+                ``"server_error"``, ``"user_manually_returned_to_application"``.
+            vehicles: how many new vehicles the owner connects.
+            user_id: an existing user connecting more vehicles (default: a new user).
+            make: the vehicles' make (default: the URL's ``make``, else seeded).
+
+        Examples:
+            >>> emulator.queue_consent(vehicles=3)
+            >>> emulator.queue_consent("access_denied")
+        """
+        self._connect.planned.append(
+            Consent(outcome, vehicles=vehicles, user_id=user_id, make=make)
+        )
+
+    @property
+    def consents(self) -> list[ConsentRecord]:
+        """Every Connect visit answered with a redirect, oldest first (a copy)."""
+        return list(self._connect.records)
 
     # -- tokens ---------------------------------------------------------------------------
 

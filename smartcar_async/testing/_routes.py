@@ -7,6 +7,7 @@ One server serves all three APIs, told apart by path:
 | ``/oauth2/token`` | token endpoint (IAM) |
 | ``/v3/...`` | Vehicle API |
 | ``/management/v3/...`` | Management API |
+| ``/oauth/...`` | Connect (the owner's browser; no bearer token) |
 
 A host starting with ``management.`` also sends ``/v3/...`` to the Management API, so
 the real Smartcar URLs work under respx too. Route names (``"GET /vehicles/{id}/signals"``)
@@ -21,9 +22,11 @@ import attrs
 
 from ._commands import COMMANDS, SCHEDULE_KINDS
 
-__all__ = ["ROUTES", "Route", "match", "split_path"]
+__all__ = ["ROUTES", "UNAUTHENTICATED", "Route", "match", "split_path"]
 
-TOKEN, VEHICLE, MANAGEMENT = "token", "vehicle", "management"
+TOKEN, VEHICLE, MANAGEMENT, CONNECT = "token", "vehicle", "management", "connect"
+#: APIs reached without a bearer token (and outside the API rate limits).
+UNAUTHENTICATED = frozenset({TOKEN, CONNECT})
 
 
 @attrs.frozen
@@ -48,6 +51,8 @@ def _route(method: str, api: str, template: str, handler: str) -> Route:
 
 ROUTES: tuple[Route, ...] = (
     _route("POST", TOKEN, "/oauth2/token", "token"),
+    _route("GET", CONNECT, "/oauth/authorize", "connect"),
+    _route("GET", CONNECT, "/oauth/reauthenticate", "connect"),
     _route("GET", VEHICLE, "/connections", "list_connections"),
     _route("GET", VEHICLE, "/connections/{id}", "get_connection"),
     _route("DELETE", VEHICLE, "/connections/{id}", "delete_connection"),
@@ -96,6 +101,8 @@ def split_path(path: str, host: str) -> tuple[str, list[str]] | None:
         api, rest = MANAGEMENT, segments[3:]
     elif head == "oauth2":
         api, rest = TOKEN, segments[1:]
+    elif head == "oauth":
+        api, rest = CONNECT, segments[1:]
     else:
         return None
     return api, [unquote(s) if "%" in s else s for s in rest]

@@ -1,0 +1,342 @@
+"""The emulator plays Smartcar Connect: the owner's browser visits, consents, is sent back.
+
+``GET /oauth/authorize`` checks the parameters as Connect does (the application id as
+``client_id``, a registered ``redirect_uri``, ``response_type=code``, the mode), then a
+simulated owner "consents": a new user (or a given one) with new vehicles and
+connections, and a ``302`` to the ``redirect_uri`` with ``user_id`` and ``state``. What
+the owner does is planned by tests (`Consent`): grant, deny, or any documented Connect
+error, each redirected with the query fields Smartcar's "Connect errors" pages list.
+``GET /oauth/reauthenticate`` plays re-authentication the same way.
+
+A parameter Connect would refuse before anyone logs in answers ``400`` with a short
+text, as Connect's own error page does: no redirect goes to an unverified URI.
+"""
+
+from __future__ import annotations
+
+import random
+from collections import deque
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Literal
+from urllib.parse import parse_qsl, quote, urlencode
+
+import attrs
+
+from ._fleet import MODELS, make_vin, permissions_for
+from ._http import EmuRequest, EmuResponse
+from ._routes import Route
+from ._state import State
+
+if TYPE_CHECKING:
+    from ._emulator import SmartcarEmulator
+
+__all__ = [
+    "CONNECT_URL",
+    "DEFAULT_REDIRECT_URI",
+    "Consent",
+    "ConsentOutcome",
+    "ConsentRecord",
+    "ConnectFlow",
+]
+
+#: The in-process Connect origin (``.invalid`` never resolves, like the API URLs).
+CONNECT_URL = "https://connect.emulator.invalid"
+#: The redirect URI every emulator has registered unless told otherwise.
+DEFAULT_REDIRECT_URI = "http://localhost:8000/callback"
+
+ConsentOutcome = Literal[
+    "approve",
+    "access_denied",
+    "vehicle_incompatible",
+    "no_vehicles",
+    "invalid_subscription",
+    "configuration_error",
+    "server_error",
+    "user_manually_returned_to_application",
+]
+
+# error_description per code, as Smartcar's "Connect errors" pages give it.
+_DESCRIPTIONS: dict[str, str] = {
+    "access_denied": "User denied access to application.",
+    "vehicle_incompatible": "The user's vehicle is not compatible.",
+    "no_vehicles": "User does not have an active connected vehicle subscription.",
+    "invalid_subscription": "User does not have an active connected vehicle subscription.",
+    "configuration_error": "There has been an error in the configuration of your application.",
+    "server_error": "There has been an unexpected error in Connect.",
+    "user_manually_returned_to_application": (
+        "The user exited Connect before granting your application access"
+    ),
+}
+_MODES = ("live", "simulated", "test")
+
+
+@attrs.frozen
+class Consent:
+    """What the simulated owner does at one Connect visit.
+
+    Attributes:
+        outcome: ``"approve"``, or the Connect error code to send back
+            (``"access_denied"`` for "Deny access", ``"vehicle_incompatible"``,
+            ``"no_vehicles"``...).
+        vehicles: how many new vehicles the owner connects (``single_select`` makes it 1).
+        user_id: an existing user who connects more vehicles; default: a new user.
+        make: the vehicles' make; default: the URL's ``make``, else a seeded choice.
+    """
+
+    outcome: ConsentOutcome = "approve"
+    vehicles: int = attrs.field(default=1, validator=attrs.validators.ge(1))
+    user_id: str | None = None
+    make: str | None = None
+
+
+@attrs.frozen
+class ConsentRecord:
+    """One Connect visit the emulator answered with a redirect.
+
+    Attributes:
+        flow: ``"authorize"`` or ``"reauthenticate"``.
+        outcome: the `Consent` outcome played.
+        user_id: the user created or extended (None for an error).
+        vehicle_ids: the vehicles connected (or re-authenticated).
+        state: the ``state`` of the Connect URL.
+        external_id: the ``external_id`` of the Connect URL.
+        location: the URL the owner was sent back to (None: Smartcar's own page).
+    """
+
+    flow: Literal["authorize", "reauthenticate"]
+    outcome: str
+    user_id: str | None
+    vehicle_ids: tuple[str, ...]
+    state: str | None
+    external_id: str | None
+    location: str | None
+
+
+class _Refused(Exception):
+    """A parameter Connect refuses on its own error page (no redirect)."""
+
+    def __init__(self, parameter: str) -> None:
+        super().__init__(parameter)
+        self.parameter = parameter
+
+
+def _page(status: int, text: str) -> EmuResponse:
+    return EmuResponse(status, text.encode(), [("content-type", "text/plain; charset=utf-8")])
+
+
+def _redirect(uri: str, params: Mapping[str, str]) -> EmuResponse:
+    separator = "&" if "?" in uri else "?"
+    location = f"{uri}{separator}{urlencode(params, quote_via=quote)}"
+    return EmuResponse(302, b"", [("location", location), ("content-length", "0")])
+
+
+def _same_make(a: str, b: str) -> bool:
+    def key(text: str) -> str:
+        return "".join(c for c in text.lower() if c.isalnum())
+
+    return key(a) == key(b)
+
+
+class ConnectFlow:
+    """Answers the Connect routes from a `SmartcarEmulator`'s state (one per emulator)."""
+
+    def __init__(
+        self, emulator: SmartcarEmulator, state: State, seed: int, redirect_uris: Iterable[str]
+    ) -> None:
+        self._emulator = emulator
+        self._state = state
+        self._seed = seed
+        self._draws = 0
+        self.redirect_uris: list[str] = list(dict.fromkeys(redirect_uris))
+        self.planned: deque[Consent] = deque()
+        self.records: list[ConsentRecord] = []
+
+    # -- the two routes ---------------------------------------------------------------
+
+    def handle(self, request: EmuRequest, route: Route) -> EmuResponse:
+        query = dict(parse_qsl(request.query, keep_blank_values=True))
+        try:
+            if route.name.endswith("/reauthenticate"):
+                return self._reauthenticate(query)
+            return self._authorize(query)
+        except _Refused as refused:
+            # Connect's wording when the API credential id is used as client_id.
+            return _page(400, f"400: Invalid parameter {refused.parameter}")
+
+    def _check_client(self, query: Mapping[str, str]) -> None:
+        if query.get("client_id") != self._emulator.application_id:
+            raise _Refused("client_id")
+
+    def _redirect_uri(self, query: Mapping[str, str], *, required: bool) -> str | None:
+        uri = query.get("redirect_uri")
+        if uri is None:
+            # Connect falls back to the application's default (first) redirect URI.
+            if not required:
+                return None
+            if not self.redirect_uris:
+                raise _Refused("redirect_uri")
+            return self.redirect_uris[0]
+        if uri not in self.redirect_uris:
+            raise _Refused("redirect_uri")
+        return uri
+
+    def _authorize(self, query: Mapping[str, str]) -> EmuResponse:
+        self._check_client(query)
+        redirect_uri = self._redirect_uri(query, required=True)
+        assert redirect_uri is not None
+        if query.get("response_type") != "code":
+            raise _Refused("response_type")
+        mode = query.get("mode", "live")
+        if mode not in _MODES:
+            raise _Refused("mode")
+        if query.get("approval_prompt", "auto") not in ("auto", "force"):
+            raise _Refused("approval_prompt")
+        country = query.get("country")
+        if country is not None and not (len(country) == 2 and country.isalpha()):
+            raise _Refused("country")
+        consent = self.planned.popleft() if self.planned else Consent()
+        state = query.get("state")
+        external_id = query.get("external_id") or query.get("user") or None
+        if consent.outcome != "approve":
+            return self._error(consent, "authorize", redirect_uri, query, state, external_id)
+        user_id, vehicle_ids = self._connect_vehicles(consent, query, mode, external_id)
+        params = {"user_id": user_id}
+        if state is not None:
+            params["state"] = state
+        return self._record_redirect(
+            "authorize", consent, user_id, vehicle_ids, state, external_id, redirect_uri, params
+        )
+
+    def _reauthenticate(self, query: Mapping[str, str]) -> EmuResponse:
+        self._check_client(query)
+        response_type = query.get("response_type")
+        if response_type not in ("vehicle_id", "none"):
+            raise _Refused("response_type")
+        redirect_uri = self._redirect_uri(query, required=response_type == "vehicle_id")
+        vehicle_id = query.get("vehicle_id", "")
+        state_ = self._state
+        connections = state_.by_vehicle.get(vehicle_id)
+        if not connections:
+            raise _Refused("vehicle_id")
+        consent = self.planned.popleft() if self.planned else Consent()
+        state = query.get("state")
+        external_id = query.get("external_id") or None
+        if consent.outcome != "approve":
+            return self._error(consent, "reauthenticate", redirect_uri, query, state, external_id)
+        user_ids = {state_.connections[c].user_id for c in connections}
+        if "external_id" in query:  # the new session's value replaces the stored one
+            for user_id in user_ids:
+                state_.users[user_id].external_id = external_id
+        params = {"vehicle_id": vehicle_id}
+        if external_id is not None:
+            params["external_id"] = external_id
+        if state is not None:
+            params["state"] = state
+        user_id = min(user_ids)
+        return self._record_redirect(
+            "reauthenticate", consent, user_id, (vehicle_id,), state, external_id,
+            redirect_uri, params,
+        )  # fmt: skip
+
+    # -- consent ----------------------------------------------------------------------
+
+    def _connect_vehicles(
+        self,
+        consent: Consent,
+        query: Mapping[str, str],
+        mode: str,
+        external_id: str | None,
+    ) -> tuple[str, tuple[str, ...]]:
+        emulator = self._emulator
+        user_id = consent.user_id
+        if user_id is None or user_id not in self._state.users:
+            user_id = emulator.add_user(user_id, external_id=external_id)
+        single = query.get("single_select") == "true" or "single_select_vin" in query
+        count = 1 if single else consent.vehicles
+        requested = [p.removeprefix("required:") for p in query.get("scope", "").split()]
+        vehicle_ids = []
+        for _ in range(count):
+            make, model, powertrain, year = self._pick_model(consent.make or query.get("make"))
+            supported = permissions_for(powertrain)
+            granted = [p for p in supported if p in requested] if requested else list(supported)
+            entry = emulator.add_vehicle(
+                make,
+                model,
+                year,
+                powertrain,
+                # The v3 API knows live and simulated vehicles; test mode ones are
+                # not real either.
+                mode="live" if mode == "live" else "simulated",
+                user_id=user_id,
+                permissions=granted,
+            )
+            vin = query.get("single_select_vin")
+            if vin:
+                self._state.vehicles[entry.vehicle_id].vin = vin
+            vehicle_ids.append(entry.vehicle_id)
+        return user_id, tuple(vehicle_ids)
+
+    def _rng(self) -> random.Random:
+        # One generator per draw: the same seed and visits give the same vehicles.
+        self._draws += 1
+        return random.Random(f"{self._seed}:connect:{self._draws}")
+
+    def _pick_model(self, make: str | None) -> tuple[str, str, str, int]:
+        rng = self._rng()
+        models = [m for m in MODELS if make is None or _same_make(m[0], make)] or list(MODELS)
+        brand, model, powertrain, first, last, _ = rng.choice(models)
+        return brand, model, powertrain, rng.randint(first, last)
+
+    def _error(
+        self,
+        consent: Consent,
+        flow: Literal["authorize", "reauthenticate"],
+        redirect_uri: str | None,
+        query: Mapping[str, str],
+        state: str | None,
+        external_id: str | None,
+    ) -> EmuResponse:
+        code = consent.outcome
+        params = {"error": code, "error_description": _DESCRIPTIONS[code]}
+        if code == "vehicle_incompatible":
+            make, model, _, year = self._pick_model(consent.make or query.get("make"))
+            vin = query.get("single_select_vin") or make_vin(self._rng(), make, year)
+            params.update(make=make, model=model, year=str(year), vin=vin)
+        elif code == "configuration_error":
+            params.update(status_code="400", error_message="This VIN belongs to a test vehicle.")
+        if state is not None:
+            params["state"] = state
+        return self._record_redirect(
+            flow, consent, None, (), state, external_id, redirect_uri, params
+        )
+
+    def _record_redirect(
+        self,
+        flow: Literal["authorize", "reauthenticate"],
+        consent: Consent,
+        user_id: str | None,
+        vehicle_ids: Sequence[str],
+        state: str | None,
+        external_id: str | None,
+        redirect_uri: str | None,
+        params: Mapping[str, str],
+    ) -> EmuResponse:
+        response = (
+            _redirect(redirect_uri, params)
+            if redirect_uri is not None
+            # response_type=none without a redirect URI ends on Smartcar's own page.
+            else _page(200, "You're all set. You can close this window.")
+        )
+        location = dict(response.headers).get("location")
+        self.records.append(
+            ConsentRecord(
+                flow,
+                consent.outcome,
+                user_id,
+                tuple(vehicle_ids),
+                state,
+                external_id,
+                location,
+            )
+        )
+        return response

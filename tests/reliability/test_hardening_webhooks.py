@@ -1,0 +1,125 @@
+"""Hardening, webhooks: the VERIFY challenge is no signing oracle (issue 15, item 1)."""
+
+from __future__ import annotations
+
+import json
+
+import anyio
+import pytest
+from reliability_support import TIMEOUT
+
+from smartcar_async import WebhookPayloadError
+from smartcar_async.webhooks import (
+    MAX_CHALLENGE_LENGTH,
+    WebhookReceiver,
+    challenge_response,
+    parse_event,
+    verify_signature,
+)
+
+AMT = "amt-hardening-0123456789"
+
+FORGED_EVENT = json.dumps(
+    {
+        "eventId": "forged-1",
+        "eventType": "VEHICLE_STATE",
+        "vehicleId": "victim",
+        "data": {"user": {"id": "u"}, "vehicle": {"id": "victim"}, "signals": []},
+        "meta": {"version": "4.0", "deliveryId": "d", "webhookId": "w"},
+    }
+)
+
+# Text that json.loads(bytes) decodes into the forged event once the challenge's answer
+# (an HMAC of the text's UTF-8 bytes, or of text a receiver re-encodes) is used as its
+# signature: a BOM, and the event spelled out as UTF-16-BE / UTF-32-BE code units.
+FORGED_CHALLENGES = {
+    "utf-8 BOM": "\ufeff" + FORGED_EVENT,
+    "utf-16-be": FORGED_EVENT.encode("utf-16-be").decode("latin-1"),
+    "utf-32-be": FORGED_EVENT.encode("utf-32-be").decode("latin-1"),
+    "leading blank and brace": " \n{" + FORGED_EVENT[1:],
+    "json array": "[" + FORGED_EVENT + "]",
+}
+
+
+def unsigned_verify(challenge: str) -> bytes:
+    return json.dumps(
+        {
+            "eventId": "52f6e0bb-1369-45da-a61c-9e67d092d6db",
+            "eventType": "VERIFY",
+            "data": {"challenge": challenge},
+            "meta": {"version": "4.0", "webhookId": "w", "deliveryId": "d"},
+        }
+    ).encode()
+
+
+async def ignore(event: object) -> None:
+    return None
+
+
+@pytest.mark.parametrize("kind", sorted(FORGED_CHALLENGES))
+def test_a_forged_event_as_challenge_is_refused(kind: str) -> None:
+    challenge = FORGED_CHALLENGES[kind]
+    with pytest.raises(WebhookPayloadError):
+        challenge_response(challenge, AMT)
+
+
+@pytest.mark.parametrize("kind", sorted(FORGED_CHALLENGES))
+@pytest.mark.anyio
+async def test_the_receiver_answers_a_forged_challenge_with_400(kind: str) -> None:
+    receiver = WebhookReceiver(AMT, ignore)
+    with anyio.fail_after(TIMEOUT):
+        result = await receiver.handle(unsigned_verify(FORGED_CHALLENGES[kind]), {})
+    assert result.status == 400
+    assert "challenge" not in result.body
+
+
+def test_the_attack_this_prevents_is_real() -> None:
+    """Why it matters: the old answer was a valid signature for a decodable event."""
+    import hashlib
+    import hmac
+
+    body = FORGED_CHALLENGES["utf-16-be"].encode("latin-1")
+    signature = hmac.new(AMT.encode(), body, hashlib.sha256).hexdigest()
+    verify_signature(body, signature, AMT)  # accepted: the body is what was "signed"
+    # ...and a receiver that decodes the verified bytes with json.loads reads the event
+    # (the SDK's own parser insists on UTF-8 and refuses it).
+    assert json.loads(body)["eventType"] == "VEHICLE_STATE"
+    with pytest.raises(WebhookPayloadError):
+        parse_event(body)
+
+
+@pytest.mark.parametrize(
+    "challenge",
+    [
+        "3a5c8f72-e6d9-4b1a-9f2e-8c7d6a5b4e3f",  # the documented example: a UUID
+        "0123456789abcdef0123456789abcdef",  # hex, as the emulator sends
+        "q83vEjRWeJq8_-0=",  # base64url
+        "A+b/C=",  # base64
+        "x" * MAX_CHALLENGE_LENGTH,
+    ],
+)
+def test_random_token_challenges_are_answered(challenge: str) -> None:
+    import hashlib
+    import hmac
+
+    expected = hmac.new(AMT.encode(), challenge.encode(), hashlib.sha256).hexdigest()
+    assert challenge_response(challenge, AMT) == {"challenge": expected}
+
+
+@pytest.mark.parametrize(
+    "challenge",
+    ["", "x" * (MAX_CHALLENGE_LENGTH + 1), "two words", "é", "a\nb", "a\x00b", '"a"', "{}"],
+)
+def test_anything_else_is_refused(challenge: str) -> None:
+    with pytest.raises(WebhookPayloadError):
+        challenge_response(challenge, AMT)
+
+
+@pytest.mark.anyio
+async def test_the_receiver_still_answers_a_genuine_verify() -> None:
+    receiver = WebhookReceiver(AMT, ignore)
+    challenge = "3a5c8f72-e6d9-4b1a-9f2e-8c7d6a5b4e3f"
+    with anyio.fail_after(TIMEOUT):
+        result = await receiver.handle(unsigned_verify(challenge), {})
+    assert result.status == 200
+    assert result.body == challenge_response(challenge, AMT)
