@@ -12,9 +12,11 @@ from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any
 
 __all__ = [
+    "ApiError",
     "BodyStream",
     "EmuRequest",
     "EmuResponse",
+    "api_error",
     "default_error",
     "dumps",
     "error_body",
@@ -167,3 +169,16 @@ def error_response(
 def oauth_error(status: int, error: str, description: str) -> EmuResponse:
     """A token-endpoint error: OAuth ``{error, error_description}`` (reference §2)."""
     return EmuResponse(status, dumps({"error": error, "error_description": description}))
+
+
+class ApiError(Exception):
+    """Raised by a handler to answer with a finished error response."""
+
+    def __init__(self, response: EmuResponse) -> None:
+        super().__init__(response.status)
+        self.response = response
+
+
+def api_error(status: int, type_: str, code: str | None, detail: str) -> ApiError:
+    """The `ApiError` of a v3 error; raise it from a handler."""
+    return ApiError(error_response(status, type_, code, detail))
