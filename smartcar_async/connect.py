@@ -452,7 +452,8 @@ class ConnectStateError(ConnectError):
 
 
 def _int_or_none(text: str | None) -> int | None:
-    return int(text) if text is not None and text.isdigit() else None
+    # Only ASCII digits: str.isdigit() accepts '²', which int() refuses.
+    return int(text) if text and text.isascii() and text.isdigit() else None
 
 
 # Fields whose duplication would make the answer ambiguous.

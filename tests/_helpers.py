@@ -10,8 +10,12 @@ Nothing here sleeps on the wall clock: time is a `RecordingClock` the test moves
 
 from __future__ import annotations
 
+import importlib.util
 import json
+import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import anyio
@@ -248,3 +252,16 @@ async def with_autojump(clock: VirtualClock, fn: Callable[[], Awaitable[Any]]) -
     if error is not None:
         raise error
     return result
+
+
+def load_example(filename: str) -> ModuleType:
+    """Import ``examples/<filename>`` (not a package) as a module, for its tests."""
+    path = Path(__file__).resolve().parents[1] / "examples" / filename
+    name = f"example_{path.stem}"
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # dataclasses and pickling look modules up by name
+    spec.loader.exec_module(module)
+    return module

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from urllib.parse import parse_qs, urlsplit
+import contextlib
+from urllib.parse import parse_qs, quote, urlencode, urlsplit
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import smartcar_async as sc
 from smartcar_async.connect import (
@@ -326,3 +329,61 @@ def test_public_names_read_as_the_connect_module() -> None:
     assert sc.ConnectError.__module__ == "smartcar_async.connect"
     assert sc.connect.ConnectResult is sc.ConnectResult
     assert "ConnectStateError" in sc.connect.__all__
+
+
+# -- properties -------------------------------------------------------------------------------
+
+_TEXT = st.text(st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=40).filter(
+    str.strip
+)
+
+
+@settings(max_examples=300, derandomize=True, deadline=None)
+@given(query=st.text(max_size=200), state=_TEXT)
+def test_parse_redirect_raises_only_connect_errors(query: str, state: str) -> None:
+    # Whatever a browser sends to /callback, the handler sees a result or a ConnectError.
+    try:
+        result = parse_redirect(query, expected_state=state)
+    except sc.ConnectError:
+        return
+    assert result.state == state
+    assert (result.user_id or result.vehicle_id) is not None
+
+
+_KEYS = st.sampled_from(
+    ["state", "user_id", "userId", "vehicle_id", "error", "error_description", "code",
+     "make", "model", "year", "vin", "status_code", "error_message", "external_id", "x"]
+)  # fmt: skip
+
+
+@settings(max_examples=400, derandomize=True, deadline=None)
+@given(
+    pairs=st.lists(
+        st.tuples(
+            _KEYS,
+            st.one_of(st.sampled_from(["s", "2019", "²", "٣", ""]), st.text(max_size=8)),
+        )
+    )
+)
+def test_parse_redirect_raises_only_connect_errors_on_redirect_like_queries(
+    pairs: list[tuple[str, str]],
+) -> None:
+    # The keys Connect uses, with odd values ('²' as a year...), in any combination.
+    with contextlib.suppress(sc.ConnectError):
+        parse_redirect(urlencode(pairs), expected_state="s")
+
+
+@settings(max_examples=200, derandomize=True, deadline=None)
+@given(state=_TEXT, user_id=_TEXT, external_id=_TEXT)
+def test_values_survive_the_round_trip_through_a_url(
+    state: str, user_id: str, external_id: str
+) -> None:
+    url = authorization_url(
+        client_id=APP_ID, redirect_uri=REDIRECT, state=state, external_id=external_id
+    )
+    assert _query(url)["state"] == [state]
+    assert _query(url)["external_id"] == [external_id]
+    # What Connect sends back, encoded as the emulator does.
+    back = f"{REDIRECT}?{urlencode({'user_id': user_id, 'state': state}, quote_via=quote)}"
+    result = parse_redirect(back, expected_state=state)
+    assert (result.user_id, result.state) == (user_id, state)

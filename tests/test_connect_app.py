@@ -6,17 +6,14 @@ through `httpx.ASGITransport`, Connect on the emulator's in-process transport.
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import anyio
 import httpx
 import pytest
+from _helpers import load_example
 
 import smartcar_async as sc
 from smartcar_async.testing import CONNECT_URL, SmartcarEmulator
@@ -26,18 +23,7 @@ pytestmark = pytest.mark.anyio
 APP = "http://testserver"
 
 
-def _load_example() -> ModuleType:
-    path = Path(__file__).resolve().parents[1] / "examples" / "connect_app.py"
-    spec = importlib.util.spec_from_file_location("connect_app_example", path)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-connect_app = _load_example()
+connect_app = load_example("connect_app.py")
 
 
 @pytest.fixture

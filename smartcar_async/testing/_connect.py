@@ -130,6 +130,11 @@ def _redirect(uri: str, params: Mapping[str, str]) -> EmuResponse:
     return EmuResponse(302, b"", [("location", location), ("content-length", "0")])
 
 
+def _external_id(query: Mapping[str, str]) -> str | None:
+    # ``external_id`` in the current docs; older pages call the owner's id ``user``.
+    return query.get("external_id") or query.get("user") or None
+
+
 def _same_make(a: str, b: str) -> bool:
     def key(text: str) -> str:
         return "".join(c for c in text.lower() if c.isalnum())
@@ -160,7 +165,7 @@ class ConnectFlow:
                 return self._reauthenticate(query)
             return self._authorize(query)
         except _Refused as refused:
-            # Connect's wording when the API credential id is used as client_id.
+            # Connect's own error page, in the words it uses for a wrong client_id.
             return _page(400, f"400: Invalid parameter {refused.parameter}")
 
     def _check_client(self, query: Mapping[str, str]) -> None:
@@ -195,16 +200,11 @@ class ConnectFlow:
         if country is not None and not (len(country) == 2 and country.isalpha()):
             raise _Refused("country")
         consent = self.planned.popleft() if self.planned else Consent()
-        state = query.get("state")
-        external_id = query.get("external_id") or query.get("user") or None
         if consent.outcome != "approve":
-            return self._error(consent, "authorize", redirect_uri, query, state, external_id)
-        user_id, vehicle_ids = self._connect_vehicles(consent, query, mode, external_id)
-        params = {"user_id": user_id}
-        if state is not None:
-            params["state"] = state
-        return self._record_redirect(
-            "authorize", consent, user_id, vehicle_ids, state, external_id, redirect_uri, params
+            return self._error(consent, "authorize", query, redirect_uri)
+        user_id, vehicle_ids = self._connect_vehicles(consent, query, mode)
+        return self._finish(
+            consent, "authorize", query, redirect_uri, {"user_id": user_id}, user_id, vehicle_ids
         )
 
     def _reauthenticate(self, query: Mapping[str, str]) -> EmuResponse:
@@ -214,43 +214,33 @@ class ConnectFlow:
             raise _Refused("response_type")
         redirect_uri = self._redirect_uri(query, required=response_type == "vehicle_id")
         vehicle_id = query.get("vehicle_id", "")
-        state_ = self._state
-        connections = state_.by_vehicle.get(vehicle_id)
+        connections = self._state.by_vehicle.get(vehicle_id)
         if not connections:
             raise _Refused("vehicle_id")
         consent = self.planned.popleft() if self.planned else Consent()
-        state = query.get("state")
-        external_id = query.get("external_id") or None
         if consent.outcome != "approve":
-            return self._error(consent, "reauthenticate", redirect_uri, query, state, external_id)
-        user_ids = {state_.connections[c].user_id for c in connections}
+            return self._error(consent, "reauthenticate", query, redirect_uri)
+        user_ids = sorted({self._state.connections[c].user_id for c in connections})
+        external_id = _external_id(query)
+        params = {"vehicle_id": vehicle_id}
         if "external_id" in query:  # the new session's value replaces the stored one
             for user_id in user_ids:
-                state_.users[user_id].external_id = external_id
-        params = {"vehicle_id": vehicle_id}
+                self._state.users[user_id].external_id = external_id
         if external_id is not None:
             params["external_id"] = external_id
-        if state is not None:
-            params["state"] = state
-        user_id = min(user_ids)
-        return self._record_redirect(
-            "reauthenticate", consent, user_id, (vehicle_id,), state, external_id,
-            redirect_uri, params,
-        )  # fmt: skip
+        return self._finish(
+            consent, "reauthenticate", query, redirect_uri, params, user_ids[0], (vehicle_id,)
+        )
 
     # -- consent ----------------------------------------------------------------------
 
     def _connect_vehicles(
-        self,
-        consent: Consent,
-        query: Mapping[str, str],
-        mode: str,
-        external_id: str | None,
+        self, consent: Consent, query: Mapping[str, str], mode: str
     ) -> tuple[str, tuple[str, ...]]:
         emulator = self._emulator
         user_id = consent.user_id
         if user_id is None or user_id not in self._state.users:
-            user_id = emulator.add_user(user_id, external_id=external_id)
+            user_id = emulator.add_user(user_id, external_id=_external_id(query))
         single = query.get("single_select") == "true" or "single_select_vin" in query
         count = 1 if single else consent.vehicles
         requested = [p.removeprefix("required:") for p in query.get("scope", "").split()]
@@ -291,10 +281,8 @@ class ConnectFlow:
         self,
         consent: Consent,
         flow: Literal["authorize", "reauthenticate"],
-        redirect_uri: str | None,
         query: Mapping[str, str],
-        state: str | None,
-        external_id: str | None,
+        redirect_uri: str | None,
     ) -> EmuResponse:
         code = consent.outcome
         params = {"error": code, "error_description": _DESCRIPTIONS[code]}
@@ -304,29 +292,27 @@ class ConnectFlow:
             params.update(make=make, model=model, year=str(year), vin=vin)
         elif code == "configuration_error":
             params.update(status_code="400", error_message="This VIN belongs to a test vehicle.")
+        return self._finish(consent, flow, query, redirect_uri, params)
+
+    def _finish(
+        self,
+        consent: Consent,
+        flow: Literal["authorize", "reauthenticate"],
+        query: Mapping[str, str],
+        redirect_uri: str | None,
+        params: dict[str, str],
+        user_id: str | None = None,
+        vehicle_ids: Sequence[str] = (),
+    ) -> EmuResponse:
+        """Send the owner back (``state`` last, as Connect does) and record the visit."""
+        state = query.get("state")
         if state is not None:
             params["state"] = state
-        return self._record_redirect(
-            flow, consent, None, (), state, external_id, redirect_uri, params
-        )
-
-    def _record_redirect(
-        self,
-        flow: Literal["authorize", "reauthenticate"],
-        consent: Consent,
-        user_id: str | None,
-        vehicle_ids: Sequence[str],
-        state: str | None,
-        external_id: str | None,
-        redirect_uri: str | None,
-        params: Mapping[str, str],
-    ) -> EmuResponse:
-        response = (
-            _redirect(redirect_uri, params)
-            if redirect_uri is not None
-            # response_type=none without a redirect URI ends on Smartcar's own page.
-            else _page(200, "You're all set. You can close this window.")
-        )
+        if redirect_uri is not None:
+            response = _redirect(redirect_uri, params)
+        else:  # response_type=none without a redirect URI ends on Smartcar's own page
+            done = consent.outcome == "approve"
+            response = _page(200, "You're all set." if done else "Connecting was not finished.")
         location = dict(response.headers).get("location")
         self.records.append(
             ConsentRecord(
@@ -335,7 +321,7 @@ class ConnectFlow:
                 user_id,
                 tuple(vehicle_ids),
                 state,
-                external_id,
+                _external_id(query),
                 location,
             )
         )

@@ -1,6 +1,6 @@
 """The route table: which path reaches which handler, and each route's stable name.
 
-One server serves all three APIs, told apart by path:
+One server serves the token endpoint, both APIs and Connect, told apart by path:
 
 | prefix | API |
 | --- | --- |

@@ -281,7 +281,7 @@ async def test_reauthentication_checks(emulator: SmartcarEmulator) -> None:
                 response_type="none",
             )
         )
-        assert done.status_code == 200
+        assert (done.status_code, done.text) == (200, "You're all set.")
         assert "location" not in done.headers
         emulator.queue_consent("access_denied")
         denied = await browser.get(
@@ -305,3 +305,17 @@ def test_connect_kwargs_and_redirect_uris() -> None:
         SmartcarEmulator(vehicles=0, redirect_uris=[]).connect_kwargs()
     with pytest.raises(ValueError):
         emulator.queue_consent(vehicles=0)
+
+
+@pytest.mark.parametrize("mode", WAYS_IN)
+async def test_state_and_external_id_survive_encoding_both_ways(
+    mode: str, emulator: SmartcarEmulator
+) -> None:
+    state = "a b&c=d+e/f?g#h%25é"
+    with anyio.fail_after(20):
+        async with way_in(mode, emulator) as (browser, kwargs):
+            url = sc.connect.authorization_url(**kwargs, state=state, external_id="x y&z")
+            response = await browser.get(url)
+    result = sc.connect.parse_redirect(response.headers["location"], expected_state=state)
+    assert result.state == state
+    assert emulator.consents[-1].external_id == "x y&z"
