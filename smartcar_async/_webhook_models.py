@@ -21,24 +21,8 @@ import attrs
 
 from ._coerce import text_or_number, whole_number
 from ._errors import SmartcarError, WebhookPayloadError
-from ._models import RAW, parse_timestamp
+from ._models import RAW, parse_timestamp, vehicle_fields
 from .signals import GROUPS, Signal, Signals, parse_signal
-
-__all__ = [
-    "DataEvent",
-    "EventMeta",
-    "EventVehicle",
-    "Trigger",
-    "UnknownEvent",
-    "VehicleError",
-    "VehicleErrorEvent",
-    "VehicleStateEvent",
-    "VerifyEvent",
-    "WebhookEvent",
-    "decode_body",
-    "event_from_json",
-    "parse_event",
-]
 
 _log = logging.getLogger("smartcar_async.webhooks")
 
@@ -348,11 +332,7 @@ def _event_vehicle(data: Mapping[str, Any]) -> EventVehicle | None:
     if not isinstance(vehicle, Mapping):
         return None
     return EventVehicle(
-        id=text_or_number(vehicle.get("id")),
-        make=text_or_number(vehicle.get("make")),
-        model=text_or_number(vehicle.get("model")),
-        year=whole_number(vehicle.get("year")),
-        raw=vehicle,
+        id=text_or_number(vehicle.get("id")), **vehicle_fields(vehicle), raw=vehicle
     )
 
 

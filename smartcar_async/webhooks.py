@@ -547,16 +547,8 @@ async def _send(send: Send, result: WebhookResponse, *, allow: bool = False) -> 
 
 # Public names read as smartcar_async.webhooks.X in reprs and docs, not as the private
 # module that defines them.
-for _cls in (
-    EventMeta,
-    EventVehicle,
-    Trigger,
-    UnknownEvent,
-    VehicleError,
-    VehicleErrorEvent,
-    VehicleStateEvent,
-    VerifyEvent,
-):
-    _cls.__module__ = __name__
-del _cls
-parse_event.__module__ = __name__
+for _name in __all__:
+    _obj = globals()[_name]
+    if getattr(_obj, "__module__", None) == "smartcar_async._webhook_models":
+        _obj.__module__ = __name__
+del _name, _obj
