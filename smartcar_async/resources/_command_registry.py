@@ -223,6 +223,7 @@ def destination_command(*, latitude: float, longitude: float) -> PreparedCommand
     return PreparedCommand("POST", "commands/navigation/set-destination", body)
 
 
+_SCHEDULE_TIMES = ("start_time", "stop_time", "days", "weekdays", "weekends")
 _SCHEDULE_FIELDS: Mapping[str, tuple[str, ...]] = {
     "daily": ("start_time", "stop_time"),
     "weekly": ("days",),
@@ -252,24 +253,17 @@ def _schedule_times(kind: str, given: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def schedule_command(
-    *,
-    kind: ScheduleKind,
-    latitude: float,
-    longitude: float,
-    start_time: str | _dt.time | None = None,
-    stop_time: str | _dt.time | None = None,
-    days: Mapping[str, ChargeWindow] | None = None,
-    weekdays: ChargeWindow | None = None,
-    weekends: ChargeWindow | None = None,
+    *, kind: ScheduleKind, latitude: float, longitude: float, **times: Any
 ) -> PreparedCommand[CommandExecution]:
-    """``set_charge_schedule``: the body for ``kind``, checked (see the method)."""
-    given = {
-        "start_time": start_time,
-        "stop_time": stop_time,
-        "days": days,
-        "weekdays": weekdays,
-        "weekends": weekends,
-    }
+    """``set_charge_schedule``: the body for ``kind``, checked (see the method).
+
+    ``times`` are the method's ``start_time``, ``stop_time``, ``days``, ``weekdays`` and
+    ``weekends`` (the typed signature is `Commands.set_charge_schedule`'s).
+    """
+    unknown = [name for name in times if name not in _SCHEDULE_TIMES]
+    if unknown:
+        raise TypeError(f"set_charge_schedule got unexpected arguments: {', '.join(unknown)}")
+    given = {name: times.get(name) for name in _SCHEDULE_TIMES}
     allowed = _SCHEDULE_FIELDS.get(kind)
     if allowed is None:
         raise ValueError(f"kind must be 'daily', 'weekly' or 'workweek', got {kind!r}")
@@ -338,6 +332,10 @@ class Option:
         """``--start-time`` for ``start_time`` (``--day`` for the repeated ``days``)."""
         word = self.name[:-1] if self.repeated and self.name.endswith("s") else self.name
         return "--" + word.replace("_", "-")
+
+
+def _window_option(name: str, help_: str) -> Option:
+    return Option(name, _window_text, help_, required=False, metavar="START-STOP")
 
 
 _LATITUDE_OPTION = Option("latitude", LATITUDE.from_text, "degrees, -90 to 90", metavar="DEG")
@@ -434,20 +432,8 @@ _SPECS: tuple[CommandSpec, ...] = (
                 combine=dict,
                 metavar="DAY=START-STOP",
             ),
-            Option(
-                "weekdays",
-                _window_text,
-                "workweek: START-STOP on Monday to Friday",
-                required=False,
-                metavar="START-STOP",
-            ),
-            Option(
-                "weekends",
-                _window_text,
-                "workweek: START-STOP on the weekend",
-                required=False,
-                metavar="START-STOP",
-            ),
+            _window_option("weekdays", "workweek: START-STOP on Monday to Friday"),
+            _window_option("weekends", "workweek: START-STOP on the weekend"),
         ),
     ),
     CommandSpec(

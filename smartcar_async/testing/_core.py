@@ -37,6 +37,7 @@ from ._http import (
     dumps,
     error_body,
     error_response,
+    found,
     json_response,
     oauth_error,
 )
@@ -407,10 +408,7 @@ class EmulatorCore(ManagementHandlers):
         return json_response(200, body)
 
     def _connection(self, connection_id: str) -> Connection:
-        connection = self.state.connections.get(connection_id)
-        if connection is None:
-            raise _fail(404, "RESOURCE_NOT_FOUND", None, "No connection has this id.")
-        return connection
+        return found(self.state.connections, connection_id, "connection")
 
     def _h_get_connection(
         self, request: EmuRequest, params: list[str], route: Route, rid: str

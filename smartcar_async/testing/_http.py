@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator, Callable, Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 __all__ = [
     "ApiError",
@@ -21,11 +21,14 @@ __all__ = [
     "dumps",
     "error_body",
     "error_response",
+    "found",
     "json_response",
     "oauth_error",
 ]
 
 BodyStream = Callable[[], AsyncIterator[bytes]]
+
+T = TypeVar("T")
 
 _JSON = "application/json"
 
@@ -182,3 +185,11 @@ class ApiError(Exception):
 def api_error(status: int, type_: str, code: str | None, detail: str) -> ApiError:
     """The `ApiError` of a v3 error; raise it from a handler."""
     return ApiError(error_response(status, type_, code, detail))
+
+
+def found(items: Mapping[str, T], key: str, what: str) -> T:
+    """``items[key]``, or the API's 404 for a ``what`` with no such id."""
+    item = items.get(key)
+    if item is None:
+        raise api_error(404, "RESOURCE_NOT_FOUND", None, f"No {what} has this id.")
+    return item

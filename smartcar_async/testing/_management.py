@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from ._commands import parse_attributes
-from ._http import EmuRequest, EmuResponse, json_response
+from ._http import EmuRequest, EmuResponse, found, json_response
 from ._http import api_error as _fail
 from ._render import subscription_resource, webhook_resource
 from ._signal_values import describe
@@ -86,9 +86,7 @@ class ManagementHandlers:
     def _h_get_webhook(
         self, request: EmuRequest, params: list[str], route: Route, rid: str
     ) -> EmuResponse:
-        webhook = self.state.webhooks.get(params[0])
-        if webhook is None:
-            raise _fail(404, "RESOURCE_NOT_FOUND", None, "No webhook has this id.")
+        webhook = found(self.state.webhooks, params[0], "webhook")
         return json_response(200, {"data": webhook_resource(webhook, describe)})
 
     def _h_list_subscriptions(
@@ -124,10 +122,7 @@ class ManagementHandlers:
         )
 
     def _subscription(self, subscription_id: str) -> Subscription:
-        subscription = self.state.subscriptions.get(subscription_id)
-        if subscription is None:
-            raise _fail(404, "RESOURCE_NOT_FOUND", None, "No subscription has this id.")
-        return subscription
+        return found(self.state.subscriptions, subscription_id, "subscription")
 
     def _h_get_subscription(
         self, request: EmuRequest, params: list[str], route: Route, rid: str
