@@ -39,6 +39,7 @@ from ._errors import (
     WebhookVerificationError,
 )
 from ._fanout import FanOut, FanOutProgress, Outcome
+from ._pacing import LocalRateLimiter, RateLimiter
 from ._pagination import AsyncPaginator, Page
 from ._pipeline import CallState, Middleware, Next
 from ._raw import RawResponse
@@ -91,6 +92,7 @@ __all__ = [
     "FanOutProgress",
     "InMemoryTokenStore",
     "InvalidRequestError",
+    "LocalRateLimiter",
     "Middleware",
     "Next",
     "NotFoundError",
@@ -98,6 +100,7 @@ __all__ = [
     "Page",
     "PermissionDeniedError",
     "RateLimitError",
+    "RateLimiter",
     "RawResponse",
     "RetryPolicy",
     "ScheduleKind",

@@ -35,6 +35,7 @@ from ._errors import (
     error_from_response,
 )
 from ._logging import logger, setup_from_environment
+from ._pacing import PacingMiddleware, RateLimiter
 from ._paths import user_id_header
 from ._pipeline import (
     CALL_STATE_KEY,
@@ -55,12 +56,13 @@ if TYPE_CHECKING:
     from ._fanout import FanOut, FanOutProgress
     from .resources.vehicles import VehicleHandle
 
-__all__ = ["SmartcarClient"]
+__all__ = ["SmartcarClient", "UnitSystem"]
 
 T = TypeVar("T")
 TargetT = TypeVar("TargetT")
 ResultT = TypeVar("ResultT")
 Host = Literal["vehicle", "management"]
+UnitSystem = Literal["metric", "imperial"]
 
 _USER_AGENT = (
     f"smartcar-async/{__version__} (Python {platform.python_version()}; httpx {httpx.__version__})"
@@ -87,6 +89,7 @@ class _Shared:
     owns_http: bool
     tokens: TokenManager
     throttle: ThrottleMiddleware
+    pacing: PacingMiddleware | None
     clock: Clock
     vehicle_api_url: str
     management_api_url: str
@@ -113,9 +116,9 @@ class SmartcarClient:
             the SDK. By default the SDK makes one with generous pool limits.
         transport: an httpx transport for the SDK's own client (the emulator's, say).
             Ignored when ``http_client`` is given.
-        timeout: timeouts for reads and management calls.
-        command_timeout: timeouts for commands (their read timeout outlasts the API's
-            ~175 s long-running command window).
+        timeout: timeouts for reads and management calls (read: 310 s, as the docs say
+            to expect up to 300 s and both official SDKs wait 310 s).
+        command_timeout: timeouts for commands (read: 310 s, the same reason).
         retry: the `RetryPolicy`.
         middleware: your own middleware, outermost first (tracing, metrics...).
         token_store: where the application token is kept; in memory by default.
@@ -127,6 +130,12 @@ class SmartcarClient:
         http2: speak HTTP/2 where the server offers it (needs the ``http2`` extra).
         token_auth: ``"post"`` (credentials in the form body, the documented way) or
             ``"basic"``.
+        unit_system: ``"metric"`` (Smartcar's default) or ``"imperial"``: the units of
+            signal values, sent as ``sc-unit-system`` on signal reads and commands.
+        rate_limit: pace every request to the application's bucket, so that fleet jobs
+            never meet the app-wide 429: a `LocalRateLimiter` for one process, or
+            `smartcar_async.contrib.redis.RedisRateLimiter` for many. Each attempt waits
+            for a slot, in FIFO order, at most the pool timeout. None: no pacing.
         max_response_size: the largest response body, in bytes after decompression,
             that the SDK reads (64 MiB by default); a larger one raises
             `APIResponseError`. Applies whatever transport or ``http_client`` is used.
@@ -157,6 +166,8 @@ class SmartcarClient:
         verify: ssl.SSLContext | str | bool = True,
         http2: bool = False,
         token_auth: Literal["post", "basic"] = "post",
+        rate_limit: RateLimiter | None = None,
+        unit_system: UnitSystem = "metric",
         max_response_size: int = DEFAULT_MAX_RESPONSE_SIZE,
     ) -> None:
         setup_from_environment()
@@ -203,6 +214,7 @@ class SmartcarClient:
             owns_http=owns_http,
             tokens=tokens,
             throttle=ThrottleMiddleware(clock),
+            pacing=PacingMiddleware(rate_limit, clock) if rate_limit is not None else None,
             clock=clock,
             vehicle_api_url=vehicle_api_url,
             management_api_url=management_api_url,
@@ -215,6 +227,7 @@ class SmartcarClient:
             command_timeout=command_timeout,
             retry=retry if retry is not None else RetryPolicy(),
             middleware=tuple(middleware),
+            unit_system=_check_unit_system(unit_system),
             derived=False,
         )
 
@@ -226,9 +239,11 @@ class SmartcarClient:
         command_timeout: httpx.Timeout,
         retry: RetryPolicy,
         middleware: tuple[Middleware, ...],
+        unit_system: UnitSystem,
         derived: bool,
     ) -> None:
         self._shared = shared
+        self._unit_system: UnitSystem = unit_system
         self._timeout = timeout
         self._command_timeout = command_timeout
         self._retry = retry
@@ -245,10 +260,14 @@ class SmartcarClient:
             "vehicle": shared.vehicle_api_url,
             "management": shared.management_api_url,
         }
+        # Pacing sits inside the throttle and the retry loop: every attempt costs the
+        # bucket a request, and a paused client should not spend slots meanwhile.
+        pacing = () if shared.pacing is None else (shared.pacing,)
         layers: list[Middleware] = [
             *middleware,
             RetryMiddleware(shared.clock),
             shared.throttle,
+            *pacing,
             AuthMiddleware(shared.tokens),
         ]
         self._chain: Next = build_chain(layers, self._send_once)
@@ -271,6 +290,7 @@ class SmartcarClient:
         timeout: httpx.Timeout | None = None,
         command_timeout: httpx.Timeout | None = None,
         middleware: Sequence[Middleware] | None = None,
+        unit_system: UnitSystem | None = None,
     ) -> SmartcarClient:
         """A client with other options that shares this one's pool, token and throttle.
 
@@ -279,6 +299,7 @@ class SmartcarClient:
         Examples:
             >>> patient = client.with_options(retry=RetryPolicy(max_retries=6))
             >>> await patient.vehicles.signals(vehicle_id, user_id=user_id)
+            >>> miles = client.with_options(unit_system="imperial")
         """
         derived = object.__new__(SmartcarClient)
         derived._setup(
@@ -289,9 +310,17 @@ class SmartcarClient:
             else self._command_timeout,
             retry=retry if retry is not None else self._retry,
             middleware=tuple(middleware) if middleware is not None else self._middleware,
+            unit_system=self._unit_system
+            if unit_system is None
+            else _check_unit_system(unit_system),
             derived=True,
         )
         return derived
+
+    @property
+    def unit_system(self) -> UnitSystem:
+        """The unit system sent as ``sc-unit-system`` on signal reads and commands."""
+        return self._unit_system
 
     @property
     def retry(self) -> RetryPolicy:
@@ -312,6 +341,21 @@ class SmartcarClient:
     def clock(self) -> Clock:
         """The client's clock."""
         return self._shared.clock
+
+    @property
+    def rate_limit_paused_seconds(self) -> float:
+        """Seconds this client (with the clients derived from it) has been paused after
+        app-wide 429s (``RATE_LIMIT:SMARTCAR_API``)."""
+        return self._shared.throttle.paused_seconds
+
+    @property
+    def rate_limit_waited_seconds(self) -> float:
+        """Seconds this process's requests have waited for the ``rate_limit`` pacer, in
+        total (0 without one)."""
+        pacing = self._shared.pacing
+        limiter = pacing.limiter if pacing is not None else None
+        waited = getattr(limiter, "waited", 0.0)
+        return float(waited) if isinstance(waited, (int, float)) else 0.0
 
     def __repr__(self) -> str:
         return (
@@ -453,6 +497,7 @@ class SmartcarClient:
         json: object | None = None,
         user_id: str | None = None,
         command: bool = False,
+        units: bool = False,
         retry: RetryPolicy | None = None,
         # httpx's per-request timeouts, not a deadline for the whole call (ASYNC109).
         timeout: httpx.Timeout | None = None,  # noqa: ASYNC109
@@ -470,7 +515,9 @@ class SmartcarClient:
             json: the JSON body, if any.
             user_id: sent as ``sc-user-id`` when given.
             command: True for commands: never re-sent once they may have reached the
-                server, and sent with ``command_timeout``.
+                server, sent with ``command_timeout`` and ``sc-unit-system``.
+            units: send ``sc-unit-system`` (signal reads; never ``GET /vehicles/{id}``,
+                which the official SDKs send without it).
             retry: the `RetryPolicy` for this call.
             timeout: the timeout for this call.
 
@@ -486,6 +533,8 @@ class SmartcarClient:
         if user_id is not None:
             user_id_header(user_id)
             headers = {**headers, "sc-user-id": user_id}
+        if command or units:
+            headers = {**headers, "sc-unit-system": self._unit_system}
         if timeout is None:
             timeout = self._command_timeout if command else self._timeout
         if not isinstance(timeout, httpx.Timeout):  # a float or tuple, as httpx accepts
@@ -544,3 +593,11 @@ class SmartcarClient:
             raw = RawResponse(response, lambda: parse(response), retries=state.retries)
             return cast(T, raw)
         return parse(response)
+
+
+def _check_unit_system(value: object) -> UnitSystem:
+    if value == "metric":
+        return "metric"
+    if value == "imperial":
+        return "imperial"
+    raise ConfigurationError(f"unit_system must be 'metric' or 'imperial', got {value!r}")

@@ -1,4 +1,5 @@
-"""The error tree, and the parser that turns an error response into one of its classes.
+"""The error tree (defined in `._error_types`), and the reading of error responses:
+the parser that turns an error response into one of its classes.
 
 ```
 SmartcarError
@@ -28,6 +29,7 @@ The class follows the error's ``type`` first and the HTTP status second, so a
 from __future__ import annotations
 
 import email.utils
+import enum
 import json
 import time
 from collections.abc import Mapping, Sequence
@@ -36,6 +38,32 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from ._coerce import text_or_number, whole_number
+from ._error_types import (
+    APIConnectionError,
+    APIResponseError,
+    APIStatusError,
+    APITimeoutError,
+    AuthenticationError,
+    BillingError,
+    ClientStateError,
+    CommandFailedError,
+    CompatibilityError,
+    ConfigurationError,
+    ConnectedServicesAccountError,
+    ErrorDetail,
+    InvalidRequestError,
+    NotFoundError,
+    PermissionDeniedError,
+    RateLimitError,
+    ServerError,
+    SmartcarError,
+    TokenError,
+    UpstreamError,
+    ValidationError,
+    VehicleStateError,
+    WebhookPayloadError,
+    WebhookVerificationError,
+)
 
 if TYPE_CHECKING:
     import httpx
@@ -53,11 +81,14 @@ __all__ = [
     "ConfigurationError",
     "ConnectedServicesAccountError",
     "ErrorDetail",
+    "ErrorEnvelope",
     "InvalidRequestError",
     "NotFoundError",
     "PermissionDeniedError",
     "RateLimitError",
+    "ResponseKind",
     "ServerError",
+    "UPSTREAM_RATE_LIMIT_WAIT",
     "SmartcarError",
     "TokenError",
     "UpstreamError",
@@ -65,257 +96,19 @@ __all__ = [
     "VehicleStateError",
     "WebhookPayloadError",
     "WebhookVerificationError",
+    "classify_response",
+    "describe_error",
     "error_from_response",
+    "note_client_pause",
     "parse_error_body",
     "parse_retry_after",
+    "read_error",
 ]
 
 # Bodies larger than this are not parsed as JSON: an error body is small, and a huge one
 # (a proxy's HTML page, a runaway server) must not cost the caller a long parse.
 _MAX_ERROR_BODY = 64 * 1024
 _MAX_MESSAGE_TEXT = 300
-
-
-class SmartcarError(Exception):
-    """Base of every error the SDK raises on purpose.
-
-    Examples:
-        >>> try:
-        ...     await client.vehicles.signals(vehicle_id, user_id=user_id)
-        ... except smartcar_async.SmartcarError as exc:
-        ...     log.warning("smartcar failed: %s", exc)
-    """
-
-
-class ConfigurationError(SmartcarError, ValueError):
-    """Settings are missing or unsafe (no credentials, ``http://`` to a remote host...)."""
-
-
-class TokenError(SmartcarError):
-    """The token endpoint refused the client credentials or could not be reached.
-
-    Attributes:
-        error: the OAuth ``error`` code (``invalid_client``, ``invalid_request``...), if any.
-        error_description: the endpoint's explanation, if any.
-        status_code: the HTTP status of the token response, if there was one.
-    """
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        error: str | None = None,
-        error_description: str | None = None,
-        status_code: int | None = None,
-    ) -> None:
-        super().__init__(message)
-        self.error = error
-        self.error_description = error_description
-        self.status_code = status_code
-
-
-class APIConnectionError(SmartcarError):
-    """No response came back: the connection failed or broke.
-
-    Attributes:
-        method: the HTTP method of the request.
-        url: the URL of the request (no query string).
-    """
-
-    def __init__(self, message: str, *, method: str = "", url: str = "") -> None:
-        super().__init__(message)
-        self.method = method
-        self.url = url
-
-
-class APITimeoutError(APIConnectionError):
-    """The request timed out (connect, read, write or waiting for a pooled connection)."""
-
-
-@attrs.frozen
-class ErrorDetail:
-    """One entry of an error response (the v3 ``errors[]`` list has one or more).
-
-    Every field is optional because the API sends several shapes; missing ones are None.
-    """
-
-    type: str | None = None
-    code: str | None = None
-    title: str | None = None
-    detail: str | None = None
-    status: int | None = None
-    doc_url: str | None = None
-    resolution: str | None = None
-    suggested_user_message: str | None = None
-    meta: Mapping[str, Any] | None = attrs.field(default=None, repr=False)
-
-
-class APIStatusError(SmartcarError):
-    """The API answered with a non-2xx status.
-
-    Attributes:
-        status_code: the HTTP status.
-        type: the error ``type`` (``VEHICLE_STATE``, ``RATE_LIMIT``...), if the body had one.
-        code: the error ``code`` (``ASLEEP``, ``VEHICLE``...), if any.
-        title: short title, if any.
-        detail: the API's explanation, if any.
-        doc_url: link to Smartcar's page about this error, if any.
-        resolution: what to do (``RETRY_LATER``, ``REAUTHENTICATE``...), if any.
-        request_id: the ``SC-Request-Id`` header, to quote to Smartcar support.
-        retry_after: seconds to wait, from ``Retry-After``, if the response had it.
-        errors: every error entry of the body (the first one fills the fields above).
-        response: the `httpx.Response` (its body already read).
-
-    Examples:
-        >>> try:
-        ...     await client.commands.lock(vehicle_id, user_id=user_id)
-        ... except smartcar_async.VehicleStateError as exc:
-        ...     print(exc.code, exc.request_id)   # ASLEEP 5f3c...
-    """
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        status_code: int,
-        errors: Sequence[ErrorDetail] = (),
-        request_id: str | None = None,
-        retry_after: float | None = None,
-        response: httpx.Response | None = None,
-    ) -> None:
-        super().__init__(message)
-        self.status_code = status_code
-        self.errors: tuple[ErrorDetail, ...] = tuple(errors)
-        first = self.errors[0] if self.errors else ErrorDetail()
-        self.type = first.type
-        self.code = first.code
-        self.title = first.title
-        self.detail = first.detail
-        self.doc_url = first.doc_url
-        self.resolution = first.resolution
-        self.suggested_user_message = first.suggested_user_message
-        self.request_id = request_id
-        self.retry_after = retry_after
-        self.response = response
-
-
-class ValidationError(APIStatusError):
-    """400 ``VALIDATION``: a parameter was missing or malformed."""
-
-
-class ConnectedServicesAccountError(APIStatusError):
-    """400 ``CONNECTED_SERVICES_ACCOUNT``: the owner's account with the maker needs attention."""
-
-
-class AuthenticationError(APIStatusError):
-    """401 ``AUTHENTICATION``: the token was refused, even after one refresh."""
-
-
-class PermissionDeniedError(APIStatusError):
-    """403 ``PERMISSION``: the connection lacks the permission this call needs."""
-
-
-class NotFoundError(APIStatusError):
-    """404 ``RESOURCE_NOT_FOUND``: no such vehicle, signal, connection or path."""
-
-
-class VehicleStateError(APIStatusError):
-    """409 ``VEHICLE_STATE``: the vehicle cannot do it now (asleep, unreachable, door open...)."""
-
-
-class RateLimitError(APIStatusError):
-    """429 ``RATE_LIMIT``: app-wide (``SMARTCAR_API``) or per-vehicle (``VEHICLE``).
-
-    ``retry_after`` says how long to wait when the API said so.
-    """
-
-
-class BillingError(APIStatusError):
-    """430 ``BILLING``: the plan's limits were reached."""
-
-
-class ServerError(APIStatusError):
-    """5xx ``SERVER``: Smartcar failed."""
-
-
-class CompatibilityError(APIStatusError):
-    """501 ``COMPATIBILITY``: the vehicle or make does not support this."""
-
-
-class UpstreamError(APIStatusError):
-    """502 ``UPSTREAM``: the vehicle maker's service failed or throttled."""
-
-
-class APIResponseError(SmartcarError):
-    """A 2xx response whose body is not what the API documents (not JSON, wrong shape),
-    or any response whose body exceeds ``max_response_size``.
-
-    Attributes:
-        status_code: the HTTP status.
-        request_id: the ``SC-Request-Id`` header, if any.
-    """
-
-    def __init__(
-        self, message: str, *, status_code: int | None = None, request_id: str | None = None
-    ) -> None:
-        super().__init__(message)
-        self.status_code = status_code
-        self.request_id = request_id
-
-
-class CommandFailedError(SmartcarError):
-    """A command was answered 200/202 but its body says it did not succeed.
-
-    Attributes:
-        status_code: the HTTP status (200 or 202).
-        type / code / detail: from the body, when it carried an error.
-        command_status: the execution's ``status.value`` (``FAILURE``...), if it had one.
-        errors: every error entry found in the body.
-        request_id: the ``SC-Request-Id`` header, if any.
-    """
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        status_code: int,
-        errors: Sequence[ErrorDetail] = (),
-        command_status: str | None = None,
-        request_id: str | None = None,
-    ) -> None:
-        super().__init__(message)
-        self.status_code = status_code
-        self.errors: tuple[ErrorDetail, ...] = tuple(errors)
-        first = self.errors[0] if self.errors else ErrorDetail()
-        self.type = first.type
-        self.code = first.code
-        self.detail = first.detail
-        self.command_status = command_status
-        self.request_id = request_id
-
-
-class InvalidRequestError(SmartcarError, ValueError):
-    """The call's arguments could not be made into an HTTP request; nothing was sent.
-
-    The SDK checks ids and bodies itself (`ValueError`); this covers whatever the HTTP
-    layer still refuses (a query value too long for a URL, say).
-    """
-
-
-class ClientStateError(SmartcarError, RuntimeError):
-    """The client cannot serve this call: it is closed, or belongs to another event loop.
-
-    Raised by calls made after `SmartcarClient.aclose`, by calls still in flight when it
-    ran, and by any use of a client from an event loop other than its first.
-    """
-
-
-class WebhookVerificationError(SmartcarError):
-    """A webhook delivery's ``SC-Signature`` is missing, malformed or wrong."""
-
-
-class WebhookPayloadError(SmartcarError, ValueError):
-    """A webhook body is not JSON, or not shaped like any Smartcar event."""
 
 
 _CLASS_BY_TYPE: dict[str, type[APIStatusError]] = {
@@ -359,10 +152,37 @@ def error_class(status_code: int, error_type: str | None) -> type[APIStatusError
     return APIStatusError
 
 
-def _resolution(value: object) -> str | None:
+def _resolution(value: object) -> tuple[str | None, str | None]:
+    """``(type, url)`` from ``{"type", "url"}`` or a bare string."""
     if isinstance(value, Mapping):
-        return text_or_number(value.get("type"))
-    return text_or_number(value)
+        return text_or_number(value.get("type")), text_or_number(value.get("url"))
+    return text_or_number(value), None
+
+
+def _detail(value: object) -> tuple[str | None, tuple[Any, ...]]:
+    """``detail`` as text, and its entries when it is an array."""
+    if not isinstance(value, list):
+        return text_or_number(value), ()
+    parts: list[str] = []
+    for item in value:
+        if isinstance(item, Mapping):
+            # The v2 docs show entries like {"field": ..., "message": ...}.
+            text = text_or_number(item.get("message")) or text_or_number(item.get("detail"))
+            field = text_or_number(item.get("field"))
+            if text is None:
+                text = json.dumps(item, separators=(",", ":"), default=str)
+            parts.append(f"{field}: {text}" if field else text)
+        elif (text := text_or_number(item)) is not None:
+            parts.append(text)
+    return ("; ".join(parts) or None), tuple(value)
+
+
+def _request_id(entry: Mapping[str, Any]) -> str | None:
+    found = text_or_number(entry.get("requestId"))
+    meta = entry.get("meta")
+    if found is None and isinstance(meta, Mapping):
+        found = text_or_number(meta.get("requestId"))
+    return found
 
 
 def _doc_url(entry: Mapping[str, Any]) -> str | None:
@@ -376,16 +196,21 @@ def _doc_url(entry: Mapping[str, Any]) -> str | None:
 
 def _detail_from_entry(entry: Mapping[str, Any]) -> ErrorDetail:
     meta = entry.get("meta")
+    detail, detail_items = _detail(entry.get("detail"))
+    resolution, resolution_url = _resolution(entry.get("resolution"))
     return ErrorDetail(
         type=text_or_number(entry.get("type")),
         code=text_or_number(entry.get("code")),
         title=text_or_number(entry.get("title")),
-        detail=text_or_number(entry.get("detail")) or text_or_number(entry.get("description")),
+        detail=detail or text_or_number(entry.get("description")),
         status=whole_number(entry.get("status")) or whole_number(entry.get("statusCode")),
         doc_url=_doc_url(entry),
-        resolution=_resolution(entry.get("resolution")),
+        resolution=resolution,
         suggested_user_message=text_or_number(entry.get("suggestedUserMessage")),
         meta=meta if isinstance(meta, Mapping) else None,
+        resolution_url=resolution_url,
+        request_id=_request_id(entry),
+        detail_items=detail_items,
     )
 
 
@@ -472,17 +297,157 @@ def parse_retry_after(value: str | None, *, now: float | None = None) -> float |
     return seconds
 
 
-def _message(status_code: int, details: Sequence[ErrorDetail], request_id: str | None) -> str:
+def describe_error(
+    status_code: int,
+    details: Sequence[ErrorDetail],
+    request_id: str | None,
+    *,
+    prefix: str = "",
+    command_status: str | None = None,
+) -> str:
+    """The one-line message of an error: ``TYPE:CODE (HTTP n) - detail [request id]``.
+
+    Examples:
+        >>> describe_error(409, [ErrorDetail(type="VEHICLE_STATE", code="ASLEEP")], "r1")
+        'VEHICLE_STATE:ASLEEP (HTTP 409) [request id r1]'
+    """
     first = details[0] if details else ErrorDetail()
     label = ":".join(part for part in (first.type, first.code) if part)
     label = label[:_MAX_MESSAGE_TEXT]  # a runaway type or code must not bloat the message
     explanation = first.detail or first.title or ""
-    text = f"{label} (HTTP {status_code})" if label else f"HTTP {status_code}"
+    where = (
+        f"status {command_status}, HTTP {status_code}" if command_status else f"HTTP {status_code}"
+    )
+    text = f"{label} ({where})" if label else where
+    if prefix:
+        text = f"{prefix}: {text}"
     if explanation:
         text += f" - {explanation[:_MAX_MESSAGE_TEXT]}"
+    request_id = request_id or first.request_id
     if request_id:
         text += f" [request id {request_id}]"
     return text
+
+
+class ResponseKind(enum.Enum):
+    """What kind of answer a response is, for the pipeline's retry and throttle.
+
+    The one classification of responses in the SDK; `classify_response` makes it.
+    """
+
+    #: ``429 RATE_LIMIT:SMARTCAR_API``: the application's bucket is empty; the whole
+    #: client pauses.
+    APP_RATE_LIMIT = "app_rate_limit"
+    #: ``429 RATE_LIMIT:VEHICLE``: this vehicle's throttle; wait its ``Retry-After``.
+    VEHICLE_RATE_LIMIT = "vehicle_rate_limit"
+    #: ``502 UPSTREAM:RATE_LIMIT``: the maker throttled this vehicle for a longer period.
+    UPSTREAM_RATE_LIMIT = "upstream_rate_limit"
+    #: Anything else (success or another error).
+    OTHER = "other"
+
+
+@attrs.frozen
+class ErrorEnvelope:
+    """Everything an error response says, read once.
+
+    Attributes:
+        status_code: the HTTP status.
+        details: every error entry of the body, in order.
+        request_id: ``SC-Request-Id``, else the first entry's ``requestId``.
+        retry_after: seconds from ``Retry-After``, if any.
+        kind: the response's `ResponseKind`.
+        client_pause: for an app-wide 429, how long the client stays paused after it
+            (set by the pipeline's throttle); None otherwise.
+    """
+
+    status_code: int
+    details: tuple[ErrorDetail, ...]
+    request_id: str | None
+    retry_after: float | None
+    kind: ResponseKind
+    client_pause: float | None = None
+
+    @property
+    def wait_hint(self) -> float | None:
+        """How long to wait before trying again: ``Retry-After``, else the client's
+        pause, else for ``UPSTREAM:RATE_LIMIT`` the docs' 30-minute polling interval."""
+        if self.retry_after is not None:
+            return self.retry_after
+        if self.client_pause is not None:
+            return self.client_pause
+        if self.kind is ResponseKind.UPSTREAM_RATE_LIMIT:
+            return UPSTREAM_RATE_LIMIT_WAIT
+        return None
+
+
+#: The ``retry_after`` hint of a ``502 UPSTREAM:RATE_LIMIT`` without ``Retry-After``:
+#: the maker blocks the vehicle "for a longer period", and Smartcar's usage-limits page
+#: recommends polling each vehicle once every 30 minutes for the best coverage.
+UPSTREAM_RATE_LIMIT_WAIT = 1800.0
+
+# The parsed envelope is kept on the response (in its extensions, which httpx leaves to
+# the caller) so the throttle, the retry and the error all read the body once.
+_ENVELOPE_KEY = "smartcar_async.error_envelope"
+# Statuses whose kind depends on the body; the rest never need it parsed.
+_LIMIT_STATUSES = frozenset({429, 502})
+
+
+def _kind(status_code: int, details: Sequence[ErrorDetail]) -> ResponseKind:
+    if status_code not in _LIMIT_STATUSES or not details:
+        return ResponseKind.OTHER
+    first = details[0]
+    error_type = (first.type or "").upper()
+    code = (first.code or "").upper()
+    if status_code == 429 and error_type == "RATE_LIMIT":
+        if code == "SMARTCAR_API":
+            return ResponseKind.APP_RATE_LIMIT
+        if code == "VEHICLE":
+            return ResponseKind.VEHICLE_RATE_LIMIT
+    if status_code == 502 and error_type == "UPSTREAM" and code == "RATE_LIMIT":
+        return ResponseKind.UPSTREAM_RATE_LIMIT
+    return ResponseKind.OTHER
+
+
+def read_error(response: httpx.Response) -> ErrorEnvelope:
+    """The `ErrorEnvelope` of a response whose body has been read (parsed once, cached).
+
+    Examples:
+        >>> envelope = read_error(response)
+        >>> envelope.kind is ResponseKind.APP_RATE_LIMIT
+        True
+    """
+    cached = response.extensions.get(_ENVELOPE_KEY)
+    if isinstance(cached, ErrorEnvelope):
+        return cached
+    details = tuple(parse_error_body(response.content))
+    first_request_id = details[0].request_id if details else None
+    envelope = ErrorEnvelope(
+        status_code=response.status_code,
+        details=details,
+        request_id=response.headers.get("sc-request-id") or first_request_id,
+        retry_after=parse_retry_after(response.headers.get("retry-after")),
+        kind=_kind(response.status_code, details),
+    )
+    response.extensions[_ENVELOPE_KEY] = envelope
+    return envelope
+
+
+def note_client_pause(response: httpx.Response, pause: float) -> None:
+    """Record on an app-wide 429 how long the client is paused after it (the throttle
+    calls this), so the error raised from it carries that as ``retry_after``."""
+    response.extensions[_ENVELOPE_KEY] = attrs.evolve(read_error(response), client_pause=pause)
+
+
+def classify_response(response: httpx.Response) -> ResponseKind:
+    """The `ResponseKind` of a response; reads the body only for a 429 or a 502.
+
+    Examples:
+        >>> classify_response(response)
+        <ResponseKind.VEHICLE_RATE_LIMIT: 'vehicle_rate_limit'>
+    """
+    if response.status_code not in _LIMIT_STATUSES:
+        return ResponseKind.OTHER
+    return read_error(response).kind
 
 
 def error_from_response(response: httpx.Response) -> APIStatusError:
@@ -492,16 +457,15 @@ def error_from_response(response: httpx.Response) -> APIStatusError:
         >>> error = error_from_response(response)
         >>> raise error
     """
-    details = parse_error_body(response.content)
-    request_id = response.headers.get("sc-request-id")
-    retry_after = parse_retry_after(response.headers.get("retry-after"))
+    envelope = read_error(response)
+    details = envelope.details
     first_type = details[0].type if details else None
     cls = error_class(response.status_code, first_type)
     return cls(
-        _message(response.status_code, details, request_id),
+        describe_error(response.status_code, details, envelope.request_id),
         status_code=response.status_code,
         errors=details,
-        request_id=request_id,
-        retry_after=retry_after,
+        request_id=envelope.request_id,
+        retry_after=envelope.wait_hint,
         response=response,
     )

@@ -23,7 +23,6 @@ Examples:
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from functools import partial
@@ -34,7 +33,14 @@ import httpx
 
 from ._auth import TokenManager
 from ._clock import Clock
-from ._errors import parse_retry_after
+from ._errors import (
+    ErrorDetail,
+    RateLimitError,
+    ResponseKind,
+    classify_response,
+    note_client_pause,
+    read_error,
+)
 from ._logging import logger
 from ._retry import RetryPolicy
 
@@ -74,12 +80,15 @@ class CallState:
             reached the server.
         retries: retries taken so far.
         replayed: whether the 401 replay was used.
+        waited: seconds this call has waited so far (backoff, ``Retry-After``, pauses),
+            held against ``retry.wait_budget``.
     """
 
     retry: RetryPolicy
     idempotent: bool
     retries: int = 0
     replayed: bool = False
+    waited: float = 0.0
 
 
 def call_state(request: httpx.Request) -> CallState | None:
@@ -109,18 +118,19 @@ class RetryMiddleware:
                 response = await call_next(request)
             except httpx.TransportError as exc:
                 delay = policy.delay_after_error(exc, retry_number, idempotent=state.idempotent)
-                if delay is None:
+                if delay is None or state.waited + delay > policy.wait_budget:
                     raise
                 reason = type(exc).__name__
             else:
                 delay = policy.delay_after_response(
                     response, retry_number, idempotent=state.idempotent
                 )
-                if delay is None:
+                if delay is None or state.waited + delay > policy.wait_budget:
                     return response
                 reason = str(response.status_code)
                 # Give the connection back to the pool before sleeping.
                 await response.aclose()
+            state.waited += delay
             retry_number += 1
             state.retries = retry_number
             if logger.isEnabledFor(logging.INFO):
@@ -135,63 +145,90 @@ class RetryMiddleware:
             await self._clock.sleep(delay)
 
 
-# A rate-limit error body is a few hundred bytes; anything far larger is not one.
-_MAX_RATE_LIMIT_BODY = 64 * 1024
-
-
-def _is_app_wide_rate_limit(response: httpx.Response) -> bool:
-    if len(response.content) > _MAX_RATE_LIMIT_BODY:
-        return False
-    try:
-        body = json.loads(response.content)
-    except (ValueError, RecursionError):
-        return False
-    entries: object = body.get("errors") if isinstance(body, dict) else None
-    if isinstance(entries, list) and entries:
-        entry = entries[0]
-    elif isinstance(body, dict):
-        entry = body.get("error") if isinstance(body.get("error"), dict) else body
-    else:
-        return False
-    if not isinstance(entry, dict):
-        return False
-    error_type, code = entry.get("type"), entry.get("code")
-    return (
-        isinstance(error_type, str)
-        and isinstance(code, str)
-        and error_type.upper() == "RATE_LIMIT"
-        and code.upper() == "SMARTCAR_API"
-    )
-
-
 class ThrottleMiddleware:
     """An app-wide 429 (``RATE_LIMIT:SMARTCAR_API``) pauses every request of the client.
 
-    The pause lasts the response's ``Retry-After`` (capped), or the retry policy's first
-    backoff when the API gave none. Requests that start during the pause wait it out
-    before they are sent.
+    Smartcar's app-wide limit is a bucket (by default 120 requests, refilling 2 per
+    minute) that usually answers without ``Retry-After``. The pause then starts at
+    ``RetryPolicy.rate_limit_pause`` (30 s, one refill), doubles with jitter while
+    429s keep coming, is capped at ``rate_limit_pause_max``, and starts over after a
+    success. A ``Retry-After`` is honoured instead (up to ``retry_after_cap``).
+
+    One wave of 429s -- every request that was already in flight when the first one
+    came back -- counts once: only a request sent after the latest pause began can
+    make the next pause longer. Requests that start during a pause wait it out before
+    they are sent, unless the wait would cross their call's wait budget: then they
+    raise `RateLimitError` with ``retry_after`` set to the pause left, at once.
+
+    Attributes:
+        paused_until: the end of the current pause, on the client's clock.
+        paused_seconds: seconds this client has spent paused in total.
     """
 
     def __init__(self, clock: Clock) -> None:
         self._clock = clock
         self.paused_until = float("-inf")
+        self.paused_seconds = 0.0
+        self._strikes = 0  # app-wide 429s in a row without a success between them
+        self._generation = 0  # bumped by each new or longer pause
 
     async def __call__(self, request: httpx.Request, call_next: Next) -> httpx.Response:
+        state = call_state(request)
         while (wait := self.paused_until - self._clock.now()) > 0:
+            if state is not None:
+                if state.waited + wait > state.retry.wait_budget:
+                    raise _paused_error(wait, state.retry.wait_budget)
+                state.waited += wait
             await self._clock.sleep(wait)
+        sent_in = self._generation
         response = await call_next(request)
-        if response.status_code == 429 and _is_app_wide_rate_limit(response):
-            state = call_state(request)
-            policy = state.retry if state is not None else RetryPolicy()
-            retry_after = parse_retry_after(response.headers.get("retry-after"))
-            pause = policy.backoff_initial if retry_after is None else retry_after
-            pause = min(pause, policy.retry_after_cap)
-            now = self._clock.now()
-            if now >= self.paused_until:
-                # Once per pause, not once per 429: a fleet hits the same wall many times.
-                logger.warning("app-wide rate limit: pausing all requests for %.1f s", pause)
-            self.paused_until = max(self.paused_until, now + pause)
+        if classify_response(response) is ResponseKind.APP_RATE_LIMIT:
+            self._pause(response, state.retry if state is not None else RetryPolicy(), sent_in)
+        elif 200 <= response.status_code < 300 and sent_in == self._generation:
+            self._strikes = 0
         return response
+
+    def _pause(self, response: httpx.Response, policy: RetryPolicy, sent_in: int) -> None:
+        now = self._clock.now()
+        retry_after = read_error(response).retry_after
+        if retry_after is not None:
+            pause = min(retry_after, policy.retry_after_cap)
+        elif sent_in != self._generation:
+            # Sent before the latest pause began: the same wave, already paid for.
+            note_client_pause(response, max(0.0, self.paused_until - now))
+            return
+        else:
+            pause = policy.rate_limit_backoff(self._strikes)
+            self._strikes += 1
+        note_client_pause(response, pause)
+        until = now + pause
+        if until <= self.paused_until:
+            return
+        if now >= self.paused_until:
+            # Once per pause, not once per 429: a fleet hits the same wall many times.
+            logger.warning("app-wide rate limit: pausing all requests for %.1f s", pause)
+            self.paused_seconds += pause
+        else:
+            self.paused_seconds += until - self.paused_until
+        self.paused_until = until
+        self._generation += 1
+
+
+def _paused_error(wait: float, budget: float) -> RateLimitError:
+    detail = ErrorDetail(
+        type="RATE_LIMIT",
+        code="SMARTCAR_API",
+        detail=(
+            f"the client is paused for {wait:.1f} s after an app-wide rate limit, longer "
+            f"than this call may still wait (its wait budget is {budget:.1f} s)"
+        ),
+    )
+    return RateLimitError(
+        f"RATE_LIMIT:SMARTCAR_API (HTTP 429) - {detail.detail}",
+        status_code=429,
+        errors=[detail],
+        retry_after=wait,
+    )
 
 
 class AuthMiddleware:

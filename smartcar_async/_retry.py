@@ -4,10 +4,22 @@
 | --- | --- | --- |
 | connect error, pool timeout (nothing sent) | retry | retry |
 | 429 with Retry-After (within the cap) | wait Retry-After, retry | same |
-| 429 without Retry-After | retry with backoff | raise |
+| 429 ``RATE_LIMIT:SMARTCAR_API`` | retry once the client's pause is over | same |
+| other 429 without Retry-After | retry with backoff | raise |
+| 502 ``UPSTREAM:RATE_LIMIT`` | **raise** (``retry_after`` hint) | **raise** |
 | 408, 5xx (not 501), read timeout, broken connection | retry with backoff | **raise** |
 
-Commands raise there because the vehicle may have acted on the first attempt.
+Commands raise there because the vehicle may have acted on the first attempt; a 429
+means the request was refused before anything happened, so a command is retried after
+it like a read. ``UPSTREAM:RATE_LIMIT`` is never retried at the backoff's pace: the
+maker blocks that vehicle "for a longer period" (Smartcar's rate-limit docs), so a
+retry within seconds can only extend the block; the error carries a ``retry_after``
+hint of 30 minutes, the polling interval the docs recommend across makes.
+
+Every call has a wait budget (`RetryPolicy.wait_budget`): backoff, ``Retry-After`` and
+the time spent paused behind an app-wide 429 all count, and a wait that would cross it
+is not started: the error is raised instead, so no call queues behind others for longer
+than its policy allows.
 
 A 401 is not a retry: the auth layer replays it once with a fresh token. Inside a
 fan-out a per-vehicle 429 is not waited for here but raised: the fan-out waits for it
@@ -23,7 +35,7 @@ import attrs
 import httpx
 
 from ._call_context import raise_vehicle_rate_limits
-from ._errors import parse_error_body, parse_retry_after
+from ._errors import ResponseKind, classify_response, read_error
 
 __all__ = ["RetryPolicy"]
 
@@ -57,6 +69,15 @@ class RetryPolicy:
         retry_after_cap: the longest ``Retry-After`` honoured; a longer one is not waited
             for: the `RateLimitError` is raised with ``retry_after`` set.
         retry_statuses: statuses retried for reads (commands retry only 429).
+        rate_limit_pause: the client's first pause after an app-wide 429
+            (``RATE_LIMIT:SMARTCAR_API``) that has no ``Retry-After``: 30 s, the time the
+            documented bucket (120 requests, 2 more per minute) takes to refill one.
+        rate_limit_pause_max: the longest such pause. Pauses double (plus up to half
+            of ``jitter`` at random: 25 % by default) while 429s keep coming, up to this
+            cap, and start again from ``rate_limit_pause`` after a success.
+        max_wait: the most seconds one call may spend waiting in total (backoff,
+            ``Retry-After``, app-wide pauses); None for ``(max_retries + 1) *
+            retry_after_cap``. See `wait_budget`.
 
     Examples:
         >>> client = SmartcarClient(retry=RetryPolicy(max_retries=5, retry_after_cap=10))
@@ -71,7 +92,34 @@ class RetryPolicy:
     )
     retry_after_cap: float = attrs.field(default=60.0, validator=_non_negative)
     retry_statuses: frozenset[int] = frozenset({408, 429, 500, 502, 503, 504})
+    rate_limit_pause: float = attrs.field(default=30.0, validator=_non_negative)
+    rate_limit_pause_max: float = attrs.field(default=300.0, validator=_non_negative)
+    max_wait: float | None = attrs.field(
+        default=None, validator=attrs.validators.optional(_non_negative)
+    )
     random: Callable[[], float] = attrs.field(default=random.random, repr=False, eq=False)
+
+    @property
+    def wait_budget(self) -> float:
+        """The most seconds one call may spend waiting: `max_wait`, or by default
+        ``(max_retries + 1) * retry_after_cap`` (180 s with the defaults)."""
+        if self.max_wait is not None:
+            return self.max_wait
+        return (self.max_retries + 1) * self.retry_after_cap
+
+    def rate_limit_backoff(self, strikes: int) -> float:
+        """The client's pause after the ``strikes``-th app-wide 429 in a row (0-based).
+
+        Never below `rate_limit_pause` (the bucket needs that long to give one request
+        back), doubling per strike, with up to ``jitter / 2`` added (25 % by default)
+        so that many clients of one application do not come back in lock step; capped
+        at `rate_limit_pause_max`. Jitter is only ever added: a shorter pause would
+        come back before the bucket has anything to give.
+        """
+        base = min(self.rate_limit_pause_max, self.rate_limit_pause * 2.0 ** min(strikes, 32))
+        if self.jitter:
+            base *= 1.0 + self.jitter / 2 * self.random()
+        return min(self.rate_limit_pause_max, base)
 
     def backoff(self, retry_number: int) -> float:
         """The backoff before retry ``retry_number`` (0-based), with jitter applied."""
@@ -93,26 +141,25 @@ class RetryPolicy:
     def delay_after_response(
         self, response: httpx.Response, retry_number: int, *, idempotent: bool
     ) -> float | None:
-        """Seconds to wait before retrying after ``response``, or None to return it."""
+        """Seconds to wait before retrying after ``response``, or None to return it.
+
+        After an app-wide 429 the answer is 0: the wait is the client's pause, which
+        the throttle applies to this call and every other one.
+        """
         status = response.status_code
         if retry_number >= self.max_retries or status not in self.retry_statuses:
             return None
+        kind = classify_response(response)
+        if kind is ResponseKind.UPSTREAM_RATE_LIMIT:
+            return None
         if status == 429:
-            retry_after = parse_retry_after(response.headers.get("retry-after"))
+            retry_after = read_error(response).retry_after
+            if retry_after is not None and retry_after > self.retry_after_cap:
+                return None
+            if kind is ResponseKind.APP_RATE_LIMIT:
+                return 0.0
             if retry_after is not None:
-                if retry_after > self.retry_after_cap:
-                    return None
-                if raise_vehicle_rate_limits.get() and _is_vehicle_rate_limit(response):
+                if raise_vehicle_rate_limits.get() and kind is ResponseKind.VEHICLE_RATE_LIMIT:
                     return None  # inside a fan-out: it waits, without the slot
                 return retry_after
-            return self.backoff(retry_number) if idempotent else None
         return self.backoff(retry_number) if idempotent else None
-
-
-def _is_vehicle_rate_limit(response: httpx.Response) -> bool:
-    """Whether a 429 is the per-vehicle ``RATE_LIMIT:VEHICLE`` (read only in a fan-out)."""
-    details = parse_error_body(response.content)
-    if not details:
-        return False
-    first = details[0]
-    return (first.type or "").upper() == "RATE_LIMIT" and (first.code or "").upper() == "VEHICLE"

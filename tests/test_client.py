@@ -295,7 +295,7 @@ async def test_with_options_timeouts_reach_the_request() -> None:
             await lock(quick)
             await read(client, timeout=httpx.Timeout(3.0))
     reads = [t["read"] for t in seen]
-    assert reads == [30.0, 210.0, 1.0, 2.0, 3.0]
+    assert reads == [310.0, 310.0, 1.0, 2.0, 3.0]
 
 
 # -- one client, one event loop --------------------------------------------------------

@@ -39,8 +39,14 @@ from smartcar_async import (
     ValidationError,
     VehicleStateError,
 )
-from smartcar_async._errors import error_from_response, parse_error_body, parse_retry_after
-from smartcar_async._pipeline import _is_app_wide_rate_limit
+from smartcar_async._errors import (
+    ResponseKind,
+    classify_response,
+    error_from_response,
+    parse_error_body,
+    parse_retry_after,
+    read_error,
+)
 
 pytestmark = pytest.mark.anyio
 
@@ -357,6 +363,7 @@ ENTRY_KEYS = [
     "docURL",
     "meta",
     "suggestedUserMessage",
+    "requestId",
 ]
 BODY_KEYS = [*ENTRY_KEYS, "errors", "error", "about", "error_description", "error_uri"]
 
@@ -418,8 +425,9 @@ def test_garbage_bodies_still_give_an_api_status_error(
         assert value is None or isinstance(value, str)
     assert all(isinstance(e, ErrorDetail) for e in error.errors)
     assert all(e.status is None or isinstance(e.status, int) for e in error.errors)
-    # the pipeline reads 429 bodies too
-    _is_app_wide_rate_limit(response(429, content=body))
+    # the pipeline classifies 429 and 502 bodies too
+    for limit_status in (429, 502):
+        assert isinstance(classify_response(response(limit_status, content=body)), ResponseKind)
     RetryPolicy().delay_after_response(response(429, content=body, **headers), 0, idempotent=True)
 
 
@@ -451,3 +459,108 @@ async def test_garbage_bodies_through_the_client_raise_api_status_errors(
             with pytest.raises(APIStatusError) as info:
                 await read(client)
     assert info.value.status_code == status
+
+
+# -- every field the API sends ---------------------------------------------------------
+
+
+def test_request_id_comes_from_the_header_else_from_the_body() -> None:
+    flat = {"type": "RATE_LIMIT", "code": "SMARTCAR_API", "requestId": "from-body"}
+    assert error_from_response(response(429, flat)).request_id == "from-body"
+    assert "from-body" in str(error_from_response(response(429, flat)))
+    with_header = error_from_response(response(429, flat, **{"SC-Request-Id": "from-header"}))
+    assert with_header.request_id == "from-header"
+    v3_meta = {"errors": [{"type": "SERVER", "code": "INTERNAL", "meta": {"requestId": "m-1"}}]}
+    assert error_from_response(response(500, v3_meta)).request_id == "m-1"
+
+
+def test_detail_as_an_array_is_kept_and_readable() -> None:
+    body = {
+        "type": "VALIDATION",
+        "code": "PARAMETER",
+        "description": "A parameter is invalid.",
+        "detail": [
+            {"field": "percent", "message": "must be between 50 and 100"},
+            "second entry",
+            {"unexpected": 1},
+        ],
+    }
+    error = error_from_response(response(400, body))
+    assert error.detail == ('percent: must be between 50 and 100; second entry; {"unexpected":1}')
+    assert error.errors[0].detail_items == tuple(body["detail"])
+    assert error_from_response(response(400, {**body, "detail": []})).detail == (
+        "A parameter is invalid."
+    )
+
+
+def test_resolution_type_and_url_doc_url_and_user_message() -> None:
+    body = {
+        "type": "CONNECTED_SERVICES_ACCOUNT",
+        "code": "SUBSCRIPTION",
+        "description": "The owner's subscription lapsed.",
+        "docURL": "https://smartcar.com/docs/errors/api-errors/connected-services-account-errors",
+        "statusCode": 400,
+        "requestId": "r-5",
+        "resolution": {"type": "CONTACT_SUPPORT", "url": "https://example.invalid/renew"},
+        "suggestedUserMessage": "Renew your connected services subscription.",
+    }
+    error = error_from_response(response(400, body))
+    assert type(error) is ConnectedServicesAccountError
+    assert error.resolution == "CONTACT_SUPPORT"
+    assert error.resolution_url == "https://example.invalid/renew"
+    assert error.doc_url == body["docURL"]
+    assert error.suggested_user_message == body["suggestedUserMessage"]
+    assert error.request_id == "r-5"
+    assert error.errors[0].status == 400
+    string_resolution = error_from_response(response(400, {**body, "resolution": "RETRY_LATER"}))
+    assert (string_resolution.resolution, string_resolution.resolution_url) == (
+        "RETRY_LATER",
+        None,
+    )
+
+
+def test_the_envelope_is_read_once_and_classified() -> None:
+    app = response(429, {"errors": [{"type": "RATE_LIMIT", "code": "SMARTCAR_API"}]})
+    vehicle = response(429, {"type": "RATE_LIMIT", "code": "VEHICLE"}, **{"Retry-After": "7"})
+    upstream = response(502, {"error": {"type": "UPSTREAM", "code": "RATE_LIMIT"}})
+    other = response(502, {"errors": [{"type": "UPSTREAM", "code": "NO_RESPONSE"}]})
+    assert classify_response(app) is ResponseKind.APP_RATE_LIMIT
+    assert classify_response(vehicle) is ResponseKind.VEHICLE_RATE_LIMIT
+    assert classify_response(upstream) is ResponseKind.UPSTREAM_RATE_LIMIT
+    assert classify_response(other) is ResponseKind.OTHER
+    assert classify_response(response(200, {"type": "RATE_LIMIT", "code": "VEHICLE"})) is (
+        ResponseKind.OTHER
+    )
+    assert read_error(vehicle) is read_error(vehicle)  # parsed once, then cached
+    assert read_error(vehicle).retry_after == 7.0
+    assert error_from_response(upstream).retry_after == 1800.0
+
+
+def test_a_failed_command_carries_every_field() -> None:
+    from smartcar_async import CommandFailedError
+    from smartcar_async.resources.commands import parse_command_response
+
+    body = {
+        "type": "VEHICLE_STATE",
+        "code": "UNREACHABLE",
+        "description": "The vehicle did not answer.",
+        "docURL": "https://smartcar.com/docs/errors/api-errors/vehicle-state-errors",
+        "requestId": "cmd-1",
+        "resolution": {"type": "RETRY_LATER", "url": "https://example.invalid/help"},
+        "suggestedUserMessage": "Move the car somewhere with signal.",
+        "detail": ["no cellular signal"],
+    }
+    with pytest.raises(CommandFailedError) as info:
+        parse_command_response(response(202, body))
+    error = info.value
+    assert (error.type, error.code) == ("VEHICLE_STATE", "UNREACHABLE")
+    assert error.request_id == "cmd-1"
+    assert error.doc_url == body["docURL"]
+    assert (error.resolution, error.resolution_url) == (
+        "RETRY_LATER",
+        "https://example.invalid/help",
+    )
+    assert error.suggested_user_message == body["suggestedUserMessage"]
+    assert error.detail == "no cellular signal"
+    assert "VEHICLE_STATE:UNREACHABLE (HTTP 202)" in str(error)
+    assert "cmd-1" in str(error)

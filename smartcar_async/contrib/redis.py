@@ -1,4 +1,7 @@
-"""`RedisTokenStore`: one application token for every process and host of an app.
+"""`RedisTokenStore` and `RedisRateLimiter`: one token and one request bucket per app.
+
+`RedisRateLimiter` (at the end of this module) paces every process of an application to
+its one request bucket; what follows describes the token store.
 
 A web backend runs many workers on many hosts; with the default in-memory store each
 would fetch its own token. Given to ``SmartcarClient(token_store=...)``, this store keeps
@@ -42,6 +45,7 @@ from .._clock import Clock, SystemClock
 from .._coerce import text_or_bytes
 from .._errors import ConfigurationError
 from .._logging import logger
+from .._pacing import LocalRateLimiter
 
 try:
     import redis as _redis
@@ -52,7 +56,7 @@ except ImportError as _error:  # pragma: no cover - depends on the environment
         "RedisTokenStore needs the redis package: pip install 'smartcar-async[redis]'"
     ) from _error
 
-__all__ = ["RedisTokenStore"]
+__all__ = ["RedisRateLimiter", "RedisTokenStore"]
 
 # What "Redis is unavailable" looks like: the client's own errors (connection, timeout,
 # script errors), raw socket errors, and our per-operation bound.
@@ -481,3 +485,124 @@ def _require_asyncio() -> None:
         raise ConfigurationError(
             "RedisTokenStore must be used inside a running asyncio event loop"
         ) from None
+
+
+# -- the application's request bucket, shared -------------------------------------------
+
+# One GCRA step in Redis, atomically (see smartcar_async._pacing.gcra_reserve). The time
+# is Redis's own (TIME), so every host paces on one clock whatever its own says. Values
+# are milliseconds, returned as strings because Lua numbers reach clients as integers.
+_RESERVE_SCRIPT: Final = """
+local now_parts = redis.call('TIME')
+local now = tonumber(now_parts[1]) * 1000 + tonumber(now_parts[2]) / 1000
+local interval = tonumber(ARGV[1])
+local burst = tonumber(ARGV[2])
+local max_wait = tonumber(ARGV[3])
+local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
+if tat < now then tat = now end
+local wait = tat - (burst - 1) * interval - now
+if wait < 0 then wait = 0 end
+if wait > max_wait then return {0, tostring(wait)} end
+tat = tat + interval
+redis.call('SET', KEYS[1], tostring(tat), 'PX', math.ceil(tat - now) + 1000)
+return {1, tostring(wait)}
+"""
+
+
+class RedisRateLimiter:
+    """Paces every process and host of an application to its one request bucket.
+
+    Give the same instance settings to every process (``SmartcarClient(rate_limit=...)``);
+    they share one schedule in Redis, kept by one atomic script (GCRA), so together they
+    send no faster than the bucket refills and never find it empty. Requests wait in the
+    order they asked, each sleeping once, with no polling.
+
+    If Redis cannot be reached the process paces itself alone with the same settings (a
+    `LocalRateLimiter`), logs one warning, and shares again once Redis answers.
+
+    Args:
+        redis: a ``redis.asyncio.Redis`` client (the same one as the token store, if
+            you like).
+        capacity: the bucket's size (Smartcar's default plan: 120).
+        refill_per_minute: requests it gets back per minute (default plan: 2).
+        headroom: slots left unused to absorb network jitter (see `LocalRateLimiter`).
+        key_prefix: prefix of the Redis key; the key also holds a digest of ``name``.
+        name: what identifies the bucket: by default one bucket per prefix. Use your
+            client id (hashed, never stored) to keep several applications apart.
+        timeout: bound on one Redis round trip, in seconds.
+
+    Examples:
+        >>> cache = redis.asyncio.Redis.from_url("redis://cache:6379/0")
+        >>> limiter = RedisRateLimiter(cache, capacity=120, refill_per_minute=2)
+        >>> client = SmartcarClient(rate_limit=limiter, token_store=RedisTokenStore(cache))
+    """
+
+    def __init__(
+        self,
+        redis: aioredis.Redis,
+        *,
+        capacity: int,
+        refill_per_minute: float,
+        headroom: int = 1,
+        key_prefix: str = "smartcar-async",
+        name: str = "default",
+        timeout: float = 1.0,
+    ) -> None:
+        self._redis = redis
+        self._local = LocalRateLimiter(
+            capacity=capacity, refill_per_minute=refill_per_minute, headroom=headroom
+        )
+        digest = hashlib.sha256(name.encode()).hexdigest()[:32]
+        self.key = f"{key_prefix}:{{{digest}}}:bucket"
+        self._timeout = timeout
+        self._script = redis.register_script(_RESERVE_SCRIPT)
+        self._down = False
+
+    @property
+    def waited(self) -> float:
+        """Seconds this process's requests waited for a slot, in total."""
+        return self._local.waited
+
+    @property
+    def longest_wait(self) -> float:
+        """The longest single wait in this process."""
+        return self._local.longest_wait
+
+    @property
+    def paced(self) -> int:
+        """Requests of this process that had to wait."""
+        return self._local.paced
+
+    async def reserve(self, clock: Clock, max_wait: float) -> float | None:
+        _require_asyncio()
+        limiter = self._local
+        max_wait_ms = repr(min(max_wait, 1e15) * 1000.0)  # Lua cannot be trusted with inf
+        try:
+            with anyio.fail_after(self._timeout):
+                granted, wait_ms = await self._script(
+                    keys=[self.key],
+                    args=[repr(limiter.interval * 1000.0), limiter.burst, max_wait_ms],
+                )
+        except _REDIS_ERRORS as exc:
+            if not self._down:
+                self._down = True
+                logger.warning(
+                    "Redis rate limiter unavailable (%s): pacing this process alone",
+                    type(exc).__name__,
+                )
+            return await limiter.reserve(clock, max_wait)
+        if self._down:
+            self._down = False
+            logger.info("Redis rate limiter reachable again: pacing is shared")
+        if not int(granted):
+            return None
+        wait = max(0.0, float(wait_ms) / 1000.0)
+        limiter.record(wait)
+        return wait
+
+    def __repr__(self) -> str:
+        local = self._local
+        return (
+            f"RedisRateLimiter(capacity={local.capacity}, "
+            f"refill_per_minute={local.refill_per_minute}, key={self.key!r})"
+        )

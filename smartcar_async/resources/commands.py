@@ -14,7 +14,13 @@ import datetime as _dt
 from collections.abc import AsyncIterable, Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from .._errors import APIResponseError, CommandFailedError, ErrorDetail, details_from_json
+from .._errors import (
+    APIResponseError,
+    CommandFailedError,
+    ErrorDetail,
+    describe_error,
+    details_from_json,
+)
 from .._paths import path_segment
 from ._base import Resource
 from ._command_registry import (
@@ -61,25 +67,20 @@ def _failure(
     command_status: str | None,
     what: str,
 ) -> CommandFailedError:
-    first = errors[0] if errors else ErrorDetail()
-    label = ":".join(part for part in (first.type, first.code) if part) or "no error code"
-    text = f"{what} failed: {label}"
-    if command_status:
-        text += f" (status {command_status}, HTTP {response.status_code})"
-    else:
-        text += f" (HTTP {response.status_code})"
-    explanation = first.detail or first.title
-    if explanation:
-        text += f" - {explanation[:300]}"
-    request_id = response.headers.get("sc-request-id")
-    if request_id:
-        text += f" [request id {request_id}]"
+    header_id = response.headers.get("sc-request-id")
+    text = describe_error(
+        response.status_code,
+        errors or [ErrorDetail(code="no error code")],
+        header_id,
+        prefix=f"{what} failed",
+        command_status=command_status,
+    )
     return CommandFailedError(
         text,
         status_code=response.status_code,
         errors=errors,
         command_status=command_status,
-        request_id=request_id,
+        request_id=header_id,
     )
 
 

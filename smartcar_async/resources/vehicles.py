@@ -12,6 +12,7 @@ from ._base import RawView, Resource
 from ._command_registry import ChargeWindow, ScheduleKind
 from ._common import check_user_id, target_ids
 from ._listing import json_body
+from ._signal_pages import follow_signal_pages
 from ._types import CommandExecution, Connection, Vehicle, parse_vehicle
 
 if TYPE_CHECKING:
@@ -77,9 +78,13 @@ class Vehicles(Resource):
         return await self._signals(path_segment(vehicle_id, "vehicle_id"), check_user_id(user_id))
 
     async def _signals(self, segment: str, user_id: str) -> Signals:
-        return await self._client._call(
-            "GET", "vehicle", f"/vehicles/{segment}/signals", _read_signals, user_id=user_id
+        path = f"/vehicles/{segment}/signals"
+        first = await self._client._call(
+            "GET", "vehicle", path, _read_signals, user_id=user_id, units=True
         )
+        if not isinstance(first, Signals):
+            return first  # with_raw_response: the first page, as the API sent it
+        return await follow_signal_pages(self._client, path, user_id, first)
 
     async def signal(self, vehicle_id: str, code: str, *, user_id: str) -> Signal:
         """One signal by code (``tractionbattery-stateofcharge``...).
@@ -105,6 +110,7 @@ class Vehicles(Resource):
             f"/vehicles/{segment}/signals/{code_segment}",
             _read_signal,
             user_id=user_id,
+            units=True,
         )
 
     def signals_many(

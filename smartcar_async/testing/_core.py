@@ -46,15 +46,19 @@ from ._management import MODES, ManagementHandlers
 from ._render import (
     PageError,
     connection_resource,
+    page_param,
     paginate,
     signal_resource_bytes,
+    signal_resource_in,
     signals_collection_bytes,
+    signals_page_bytes,
     vehicle_resource,
 )
 from ._routes import ROUTES, TOKEN, UNAUTHENTICATED, Route, match
 from ._signal_values import describe
 from ._state import Connection, IdSource, SignalState, State, TokenStore, Vehicle, iso
 from ._stats import CommandRecord, EmulatorStats
+from ._units import IMPERIAL, unit_system
 
 __all__ = ["EmulatorCore"]
 
@@ -97,6 +101,9 @@ class EmulatorCore(ManagementHandlers):
         self.stats = EmulatorStats()
         self.faults = FaultSet(random.Random(f"{seed}:faults"))
         self.rate_limiter: RateLimiter | None = None
+        #: Page ``GET /vehicles/{id}/signals`` this many signals at a time even when the
+        #: request does not ask (None: one page unless asked).
+        self.signals_page_size: int | None = None
         self.long_running_delay = 0.0
         self.command_log: list[CommandRecord] = []
         # Set by SmartcarEmulator: answers the Connect routes (testing/_connect.py).
@@ -453,8 +460,29 @@ class EmulatorCore(ManagementHandlers):
         self, request: EmuRequest, params: list[str], route: Route, rid: str
     ) -> EmuResponse:
         vehicle, _ = self._user_vehicle(request, params[0])
-        body = signals_collection_bytes(vehicle, self.state.signals(vehicle), describe)
-        return EmuResponse(200, body)
+        signals = self.state.signals(vehicle)
+        system = unit_system(request.headers)
+        number, size = self._signal_page(self._query(request))
+        if size is None and system != IMPERIAL:
+            body = signals_collection_bytes(vehicle, signals, describe)  # cached
+        else:
+            size = size if size is not None else max(1, len(signals))
+            body = signals_page_bytes(
+                vehicle, signals, describe, number=number, size=size, system=system
+            )
+        return EmuResponse(200, body, [("sc-unit-system", system)])
+
+    def _signal_page(self, query: Mapping[str, str]) -> tuple[int, int | None]:
+        """The page asked for: ``page``/``pageSize`` (the published example's names) or
+        ``page[number]``/``page[size]``; else the emulator's ``signals_page_size``."""
+        try:
+            number = page_param(query, "page", 0, None) or page_param(
+                query, "page[number]", 1, None
+            )
+            size = page_param(query, "pageSize", 0, 100) or page_param(query, "page[size]", 0, 100)
+        except PageError as error:
+            raise _fail(400, "VALIDATION", "PARAMETER", str(error)) from None
+        return number, size or self.signals_page_size
 
     def _h_get_signal(
         self, request: EmuRequest, params: list[str], route: Route, rid: str
@@ -469,10 +497,14 @@ class EmulatorCore(ManagementHandlers):
                 "SIGNAL_NOT_FOUND",
                 f"This vehicle has no signal {code!r}.",
             )
-        body = signal_resource_bytes(vehicle, code, signal, describe)
+        system = unit_system(request.headers)
+        if system == IMPERIAL:
+            body = dumps(signal_resource_in(vehicle, code, signal, describe, system))
+        else:
+            body = signal_resource_bytes(vehicle, code, signal, describe)
         if self.single_signal_wrapped:
             body = b'{"data":' + body + b"}"
-        return EmuResponse(200, body)
+        return EmuResponse(200, body, [("sc-unit-system", system)])
 
     def put_bodies(self, vehicle: Vehicle, bodies: Mapping[str, dict[str, Any]]) -> None:
         """Store new signal bodies as read from the vehicle just now."""

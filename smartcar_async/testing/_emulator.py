@@ -219,6 +219,25 @@ class SmartcarEmulator(WebhookControls):
         )
 
     @property
+    def rate_limiter(self) -> RateLimiter | None:
+        """The live bucket of the rate-limit model: its ``admitted`` and ``refused``
+        counts and arrival times, for assertions (None when the model is off)."""
+        return self._core.rate_limiter
+
+    @property
+    def signals_page_size(self) -> int | None:
+        """Page ``GET /vehicles/{id}/signals`` this many signals at a time even when the
+        request does not ask (None, the default: one page unless a request asks with
+        ``page``/``pageSize``, the published example's names, or ``page[size]``)."""
+        return self._core.signals_page_size
+
+    @signals_page_size.setter
+    def signals_page_size(self, size: int | None) -> None:
+        if size is not None and size < 1:
+            raise ValueError("signals_page_size must be >= 1")
+        self._core.signals_page_size = size
+
+    @property
     def stats(self) -> EmulatorStats:
         """Counters for assertions (see `EmulatorStats`)."""
         return self._core.stats

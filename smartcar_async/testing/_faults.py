@@ -252,32 +252,66 @@ class FaultSet:
 class RateLimits:
     """The rate-limit model (off unless given to the emulator).
 
+    The defaults are Smartcar's documented ones: a bucket of 120 requests per
+    application that refills 2 per minute, answered over its limit with a 429
+    ``RATE_LIMIT:SMARTCAR_API`` *without* ``Retry-After`` (the docs give one only for
+    the per-vehicle limit and ask for exponential backoff on the app-wide one).
+
     Attributes:
         app_capacity: size of the application's token bucket (``RATE_LIMIT:SMARTCAR_API``).
         app_refill_per_second: bucket refill rate; the documented default is 2 per minute.
+        app_retry_after: send ``Retry-After`` (whole seconds until a token is back) on
+            the app-wide 429 too; off by default, as documented.
         vehicle_interval: minimum seconds between requests for one vehicle
-            (``RATE_LIMIT:VEHICLE``); None for no per-vehicle throttle.
+            (``RATE_LIMIT:VEHICLE``, always with ``Retry-After``); None for no
+            per-vehicle throttle.
 
     Examples:
+        >>> SmartcarEmulator(rate_limits=RateLimits())          # 120, 2 per minute
         >>> SmartcarEmulator(rate_limits=RateLimits(app_capacity=10, vehicle_interval=5))
+        >>> RateLimits().scaled(60)   # the same bucket, refilling 60 times faster
     """
 
     app_capacity: int = 120
     app_refill_per_second: float = 2 / 60
+    app_retry_after: bool = False
     vehicle_interval: float | None = None
+
+    def scaled(self, speed: float) -> RateLimits:
+        """The same limits with time running ``speed`` times faster (for demos)."""
+        if speed <= 0:
+            raise ValueError("speed must be > 0")
+        return attrs.evolve(
+            self,
+            app_refill_per_second=self.app_refill_per_second * speed,
+            vehicle_interval=None
+            if self.vehicle_interval is None
+            else self.vehicle_interval / speed,
+        )
 
 
 class RateLimiter:
-    """Applies `RateLimits` on the emulator's clock. Refused requests cost nothing."""
+    """Applies `RateLimits` on the emulator's clock. Refused requests cost nothing.
+
+    Attributes:
+        admitted: requests the app-wide bucket let through.
+        refused: requests it refused (``RATE_LIMIT:SMARTCAR_API``).
+        first_admitted_at / last_admitted_at: when the first and the latest admitted
+            request arrived, on the emulator's clock (None before the first).
+    """
 
     def __init__(self, limits: RateLimits, now: float) -> None:
         self.limits = limits
         self._tokens = float(limits.app_capacity)
         self._refilled_at = now
         self._last_seen: dict[str, float] = {}
+        self.admitted = 0
+        self.refused = 0
+        self.first_admitted_at: float | None = None
+        self.last_admitted_at: float | None = None
 
-    def check(self, now: float, vehicle_id: str | None) -> tuple[str, int] | None:
-        """None to let the request through, else (code, Retry-After seconds)."""
+    def check(self, now: float, vehicle_id: str | None) -> tuple[str, int | None] | None:
+        """None to let the request through, else (code, Retry-After seconds or None)."""
         limits = self.limits
         rate = limits.app_refill_per_second
         self._tokens = min(
@@ -285,6 +319,9 @@ class RateLimiter:
         )
         self._refilled_at = now
         if self._tokens < 1.0:
+            self.refused += 1
+            if not limits.app_retry_after:
+                return "SMARTCAR_API", None
             wait = (1.0 - self._tokens) / rate if rate > 0 else 3600.0
             return "SMARTCAR_API", max(1, math.ceil(wait))
         if vehicle_id is not None and limits.vehicle_interval is not None:
@@ -293,4 +330,8 @@ class RateLimiter:
                 return "VEHICLE", max(1, math.ceil(limits.vehicle_interval - (now - last)))
             self._last_seen[vehicle_id] = now
         self._tokens -= 1.0
+        self.admitted += 1
+        if self.first_admitted_at is None:
+            self.first_admitted_at = now
+        self.last_admitted_at = now
         return None

@@ -1,8 +1,9 @@
 """State to JSON:API, in the shapes reference §3-§5 document.
 
 Where the reference records a conflict, the documented variant is emitted: collection
-``meta`` as ``pageNumber/pageSize/totalCount`` with a ``prev`` link, ``GET /vehicles/{id}``
-wrapped in ``data``, signal timestamps in epoch milliseconds.
+``meta`` as ``page/pageSize/totalCount`` with a ``previous`` link (the published v3
+example), ``GET /vehicles/{id}`` wrapped in ``data``, signal timestamps in epoch
+milliseconds.
 """
 
 from __future__ import annotations
@@ -14,13 +15,17 @@ from urllib.parse import quote
 
 from ._http import dumps
 from ._state import Connection, SignalState, Subscription, Vehicle, Webhook, iso
+from ._units import IMPERIAL, to_imperial
 
 __all__ = [
     "PageError",
     "connection_resource",
+    "page_param",
     "paginate",
     "signal_resource_bytes",
+    "signal_resource_in",
     "signals_collection_bytes",
+    "signals_page_bytes",
     "subscription_resource",
     "vehicle_resource",
     "webhook_resource",
@@ -112,20 +117,73 @@ def signals_collection_bytes(
     count = len(signals)
     base = f"/vehicles/{_q(vehicle.id)}/signals"
     tail = {
-        "meta": {"pageNumber": 1, "pageSize": count, "totalCount": count},
-        "links": {"self": base, "first": base, "prev": None, "next": None, "last": base},
-        "included": {
-            "vehicle": {
-                "id": vehicle.id,
-                "type": "vehicle",
-                "attributes": {"make": vehicle.make, "model": vehicle.model, "year": vehicle.year},
-                "links": {"self": f"/vehicles/{_q(vehicle.id)}"},
-            }
-        },
+        "meta": {"page": 1, "pageSize": count, "totalCount": count},
+        "links": {"self": base, "first": base, "previous": None, "next": None, "last": base},
+        "included": {"vehicle": _included_vehicle(vehicle)},
     }
     cached = b'{"data":[' + items + b"]," + dumps(tail)[1:]
     vehicle.collection_json = cached
     return cached
+
+
+def signal_resource_in(
+    vehicle: Vehicle, code: str, signal: SignalState, describe: Describe, system: str
+) -> dict[str, Any]:
+    """One signal's resource in ``system`` (``metric`` or ``imperial``), uncached."""
+    resource = signal_resource(vehicle, code, signal, describe)
+    attributes = resource["attributes"]
+    if system == IMPERIAL and isinstance(attributes.get("body"), Mapping):
+        converted = to_imperial(attributes["body"])
+        if converted is not None:
+            attributes["body"] = converted
+    return resource
+
+
+def signals_page_bytes(
+    vehicle: Vehicle,
+    signals: Mapping[str, SignalState],
+    describe: Describe,
+    *,
+    number: int,
+    size: int,
+    system: str,
+) -> bytes:
+    """One page of ``GET /vehicles/{id}/signals``, with the names of the published
+    example: ``meta.page/pageSize/totalCount`` and ``links.previous/next`` as
+    ``?page=N&pageSize=M``."""
+    codes = list(signals)
+    total = len(codes)
+    last = max(1, math.ceil(total / size))
+    chosen = codes[(number - 1) * size : number * size]
+    base = f"/vehicles/{_q(vehicle.id)}/signals"
+
+    def link(n: int) -> str:
+        return f"{base}?page={n}&pageSize={size}"
+
+    body = {
+        "data": [
+            signal_resource_in(vehicle, code, signals[code], describe, system) for code in chosen
+        ],
+        "meta": {"page": number, "pageSize": size, "totalCount": total},
+        "links": {
+            "self": link(number),
+            "first": link(1),
+            "previous": link(number - 1) if 1 < number <= last + 1 else None,
+            "next": link(number + 1) if number < last else None,
+            "last": link(last),
+        },
+        "included": {"vehicle": _included_vehicle(vehicle)},
+    }
+    return dumps(body)
+
+
+def _included_vehicle(vehicle: Vehicle) -> dict[str, Any]:
+    return {
+        "id": vehicle.id,
+        "type": "vehicle",
+        "attributes": {"make": vehicle.make, "model": vehicle.model, "year": vehicle.year},
+        "links": {"self": f"/vehicles/{_q(vehicle.id)}"},
+    }
 
 
 def _descriptor(code: str, describe: Describe) -> dict[str, str]:
@@ -192,8 +250,8 @@ def paginate(
 
     Links repeat the caller's filters, so following ``next`` keeps the same view.
     """
-    number = _page_param(query, "page[number]", 1, None)
-    size = _page_param(query, "page[size]", default_size, max_size)
+    number = page_param(query, "page[number]", 1, None)
+    size = page_param(query, "page[size]", default_size, max_size)
     total = len(items)
     last = max(1, math.ceil(total / size))
     start = (number - 1) * size
@@ -207,18 +265,18 @@ def paginate(
     def link(n: int) -> str:
         return f"{path}?{filters}page[number]={n}&page[size]={size}"
 
-    meta = {"pageNumber": number, "pageSize": size, "totalCount": total}
+    meta = {"page": number, "pageSize": size, "totalCount": total}
     links = {
         "self": link(number),
         "first": link(1),
-        "prev": link(number - 1) if 1 < number <= last + 1 else None,
+        "previous": link(number - 1) if 1 < number <= last + 1 else None,
         "next": link(number + 1) if number < last else None,
         "last": link(last),
     }
     return page, meta, links
 
 
-def _page_param(query: Mapping[str, str], key: str, default: int, maximum: int | None) -> int:
+def page_param(query: Mapping[str, str], key: str, default: int, maximum: int | None) -> int:
     raw = query.get(key)
     if raw is None or raw == "":
         return default

@@ -157,7 +157,7 @@ def assert_secret_absent(contents: Iterable[bytes], *secrets: str) -> None:
 
 
 class Worker:
-    """One ``redis_worker.py`` process, driven by lines on stdin and stdout."""
+    """One worker process (``redis_worker.py`` by default), driven by lines on stdin/stdout."""
 
     def __init__(self, process: anyio.abc.Process, stderr: Path) -> None:
         self.process = process
@@ -166,7 +166,15 @@ class Worker:
         self._lines = BufferedByteReceiveStream(process.stdout)
 
     @classmethod
-    async def start(cls, args: list[str], *, secret: str, client_id: str, stderr: Path) -> Worker:
+    async def start(
+        cls,
+        args: list[str],
+        *,
+        secret: str,
+        client_id: str,
+        stderr: Path,
+        script: Path = WORKER,
+    ) -> Worker:
         env = {
             **os.environ,
             # The credentials travel in the environment, not on the command line.
@@ -177,7 +185,7 @@ class Worker:
         env.pop("SMARTCAR_LOG", None)
         with stderr.open("wb") as errors:  # the child keeps its own descriptor
             process = await anyio.open_process(
-                [sys.executable, str(WORKER), *args],
+                [sys.executable, str(script), *args],
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=errors,

@@ -474,7 +474,7 @@ async def test_long_running_command_returns_the_final_body(backend: Backend) -> 
     assert execution.succeeded
     assert execution.command_type == "charge-start"
     assert len(backend.requests()) == 1
-    assert backend.requests()[0].extensions["timeout"]["read"] == 210.0
+    assert backend.requests()[0].extensions["timeout"]["read"] == 310.0
 
 
 async def test_a_command_whose_answer_is_lost_is_not_resent(backend: Backend) -> None:

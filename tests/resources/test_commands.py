@@ -59,7 +59,7 @@ def check_sent_command(request: httpx.Request, path: str, body: Any = None) -> N
     assert_headers(request, user_id=USER_ID)
     assert body_of(request) == body
     # Commands get the long command timeout: a 202 body can come ~175 s later.
-    assert request.extensions["timeout"]["read"] == 210.0
+    assert request.extensions["timeout"]["read"] == 310.0
 
 
 # -- the body-less commands ----------------------------------------------------------------
@@ -314,7 +314,7 @@ async def test_delete_charge_schedule_answered_204_returns_none(
     assert request.url.path == f"/v3/vehicles/{VEHICLE_ID}/charge-schedules/sched_123"
     assert request.content == b""
     assert_headers(request, user_id=USER_ID)
-    assert request.extensions["timeout"]["read"] == 210.0
+    assert request.extensions["timeout"]["read"] == 310.0
 
 
 async def test_delete_charge_schedule_with_a_body_returns_the_execution(

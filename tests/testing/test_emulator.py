@@ -160,14 +160,14 @@ async def test_connections_page_with_meta_and_links(
     with anyio.fail_after(5):
         first = (await http.get("/connections")).json()
         second = (await http.get("/connections", params={"page[number]": 2})).json()
-    assert first["meta"]["pageNumber"] == 1
+    assert first["meta"]["page"] == 1
     assert first["meta"]["pageSize"] == 10
     assert first["meta"]["totalCount"] == 30  # live only by default: 3 simulated left out
     assert len(first["data"]) == 10
-    assert first["links"]["prev"] is None
+    assert first["links"]["previous"] is None
     assert first["links"]["next"] == "/connections?page[number]=2&page[size]=10"
     assert first["links"]["last"] == "/connections?page[number]=3&page[size]=10"
-    assert second["links"]["prev"] == "/connections?page[number]=1&page[size]=10"
+    assert second["links"]["previous"] == "/connections?page[number]=1&page[size]=10"
     ids = [c["id"] for c in first["data"] + second["data"]]
     assert len(set(ids)) == 20
     connection = first["data"][0]
@@ -814,7 +814,7 @@ async def test_webhooks_list_get_and_filters(
         one = (await management.get(f"/webhooks/{first}")).json()
         missing = await management.get("/webhooks/nope")
         bad = await management.get("/webhooks", params={"filter[isEnabled]": "maybe"})
-    assert everything["meta"] == {"pageNumber": 1, "pageSize": 50, "totalCount": 2}
+    assert everything["meta"] == {"page": 1, "pageSize": 50, "totalCount": 2}
     assert [w["attributes"]["name"] for w in by_uri["data"]] == ["Doors"]
     assert [w["id"] for w in enabled["data"]] == [first]
     attributes = one["data"]["attributes"]

@@ -229,7 +229,7 @@ async def test_app_rate_limit_model(clock: VirtualClock) -> None:
         vehicles=2,
         seed=1,
         clock=clock,
-        rate_limits=RateLimits(app_capacity=3, app_refill_per_second=0.5),
+        rate_limits=RateLimits(app_capacity=3, app_refill_per_second=0.5, app_retry_after=True),
     )
     headers = {"authorization": f"Bearer {emulator.issue_token()}"}
     url = emulator.client_kwargs()["vehicle_api_url"] + "/connections"
@@ -243,6 +243,28 @@ async def test_app_rate_limit_model(clock: VirtualClock) -> None:
     assert limited.headers["retry-after"] == "2"
     assert error_of(limited)["code"] == "SMARTCAR_API"
     assert refilled.status_code == 200
+
+
+async def test_app_bucket_defaults_follow_the_docs(clock: VirtualClock) -> None:
+    """120 requests, 2 more per minute, and a 429 without Retry-After."""
+    emulator = SmartcarEmulator(vehicles=1, seed=1, clock=clock, rate_limits=RateLimits())
+    headers = {"authorization": f"Bearer {emulator.issue_token()}"}
+    url = emulator.client_kwargs()["vehicle_api_url"] + "/connections"
+    async with httpx.AsyncClient(transport=emulator.transport(), headers=headers) as http:
+        with anyio.fail_after(5):
+            statuses = [(await http.get(url)).status_code for _ in range(121)]
+            clock.advance(29)
+            still = await http.get(url)
+            clock.advance(1)
+            refilled = await http.get(url)
+    assert statuses == [200] * 120 + [429]
+    assert "retry-after" not in still.headers
+    assert still.status_code == 429
+    assert error_of(still)["code"] == "SMARTCAR_API"
+    assert refilled.status_code == 200
+    limiter = emulator.rate_limiter
+    assert limiter is not None
+    assert (limiter.admitted, limiter.refused) == (121, 2)
 
 
 async def test_vehicle_throttle_model(
