@@ -488,7 +488,8 @@ def _check_state(query: Mapping[str, str], expected_state: str) -> str:
             "expected_state must be the non-empty state you sent to Connect (new_state())"
         )
     got = query.get("state")
-    reported = f" (Connect reported error={query['error']})" if "error" in query else ""
+    # repr() and a cap: the text is whatever the request said, and it goes into logs.
+    reported = f" (it reports error={query['error'][:64]!r})" if "error" in query else ""
     if got is None:
         raise ConnectStateError(
             f"the Connect redirect has no state{reported}; it was not started by this session",

@@ -228,6 +228,15 @@ def test_a_missing_or_different_state_raises(url: str) -> None:
         assert "access_denied" in str(caught.value)  # the reason is not lost
 
 
+def test_a_forged_error_text_stays_one_short_line_in_the_message() -> None:
+    forged = "access_denied\nINFO admin logged in" + "x" * 500
+    with pytest.raises(sc.ConnectStateError) as caught:
+        parse_redirect({"error": forged, "state": "other"}, expected_state="s")
+    message = str(caught.value)
+    assert "\n" not in message
+    assert len(message) < 300
+
+
 def test_the_state_is_compared_in_constant_time(monkeypatch: pytest.MonkeyPatch) -> None:
     import hmac
 
