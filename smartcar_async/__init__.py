@@ -38,6 +38,7 @@ from ._errors import (
     WebhookPayloadError,
     WebhookVerificationError,
 )
+from ._experimental import ExperimentalWarning
 from ._fanout import FanOut, FanOutProgress, Outcome
 from ._pacing import LocalRateLimiter, RateLimiter
 from ._pagination import AsyncPaginator, Page
@@ -88,6 +89,7 @@ __all__ = [
     "ConnectedServicesAccountError",
     "Connection",
     "ErrorDetail",
+    "ExperimentalWarning",
     "FanOut",
     "FanOutProgress",
     "InMemoryTokenStore",

@@ -38,6 +38,7 @@ from ._errors import (
     RateLimitError,
     ResponseKind,
     classify_response,
+    describe_error,
     note_client_pause,
     read_error,
 )
@@ -224,7 +225,7 @@ def _paused_error(wait: float, budget: float) -> RateLimitError:
         ),
     )
     return RateLimitError(
-        f"RATE_LIMIT:SMARTCAR_API (HTTP 429) - {detail.detail}",
+        describe_error(429, [detail], None),
         status_code=429,
         errors=[detail],
         retry_after=wait,

@@ -101,6 +101,16 @@ def _port(text: str) -> int:
     return value
 
 
+def _not_negative(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not math.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError(f"must be a number of at least 0, got {text}")
+    return value
+
+
 def _positive(text: str) -> float:
     try:
         value = float(text)
@@ -352,6 +362,15 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"requests in flight at most (default: {demo_defaults.concurrency})",
     )
     demo.add_argument("--seed", type=int, default=demo_defaults.seed, help="default: 1")
+    demo.add_argument(
+        "--bucket-speed",
+        type=_not_negative,
+        default=demo_defaults.bucket_speed,
+        metavar="TIMES",
+        help="how many times faster than Smartcar's documented app-wide bucket (120 "
+        "requests, 2 more per minute) the emulator's bucket refills; the client paces "
+        f"itself to it; 0 turns it off (default: {demo_defaults.bucket_speed:g})",
+    )
     return parser
 
 
@@ -375,7 +394,12 @@ async def _demo_handler(args: argparse.Namespace, out: Output) -> int:
     from ._demo import DemoOptions, run_demo
     from ._report import render_summary
 
-    options = DemoOptions(vehicles=args.vehicles, concurrency=args.concurrency, seed=args.seed)
+    options = DemoOptions(
+        vehicles=args.vehicles,
+        concurrency=args.concurrency,
+        seed=args.seed,
+        bucket_speed=args.bucket_speed,
+    )
     summary = await run_demo(options, out)
     if out.json_mode:
         out.json(summary)

@@ -32,9 +32,10 @@ import attrs
 
 from .._client import SmartcarClient
 from .._fanout import FanOutProgress
+from .._pacing import LocalRateLimiter
 from ..resources import Connection
 from ..signals import IS_LOCKED, STATE_OF_CHARGE
-from ..testing import Fault, FaultRule, SmartcarEmulator
+from ..testing import Fault, FaultRule, RateLimits, SmartcarEmulator
 from ._output import Output, format_seconds
 from ._serve import HOST, require_uvicorn
 
@@ -61,6 +62,10 @@ class DemoOptions:
         seed: the fleet and the trouble follow from it.
         token_lifetime: seconds a token lives; short, so it is renewed mid-run.
         retry_after: the ``Retry-After`` of the injected 429s, in seconds.
+        bucket_speed: how many times faster than Smartcar's documented app-wide bucket
+            (120 requests, 2 more per minute) the emulator's bucket refills, so that the
+            demo finishes in seconds; the client paces itself to the same bucket. 0
+            turns the bucket off.
     """
 
     vehicles: int = 1000
@@ -68,6 +73,7 @@ class DemoOptions:
     seed: int = 1
     token_lifetime: float = 2.0
     retry_after: float = 1.0
+    bucket_speed: float = 3_000.0
 
 
 @attrs.frozen
@@ -217,6 +223,25 @@ class Traffic:
 
 
 @attrs.frozen
+class Bucket:
+    """The application's rate-limit bucket: the emulator held it, the client paced to it.
+
+    ``waited_s`` adds up every request's wait for a slot; ``paused_s`` is how long the
+    client was paused after app-wide 429s (the injected one included).
+    """
+
+    capacity: int
+    refill_per_minute: float
+    speedup: float
+    admitted: int
+    refused: int
+    paced_requests: int
+    waited_s: float
+    longest_wait_s: float
+    paused_s: float
+
+
+@attrs.frozen
 class Trouble:
     """The trouble arranged, and how often it struck."""
 
@@ -257,6 +282,7 @@ class DemoSummary:
     traffic: Traffic
     trouble: Trouble
     fleet: FleetPicture
+    bucket: Bucket | None
 
 
 def percentile(sorted_values: Sequence[float], fraction: float) -> float:
@@ -328,6 +354,43 @@ class _Bar:
         self._progress.update(self._task, completed=progress.finished, status=status.strip())
 
 
+def _pace_to_the_bucket(
+    emulator: SmartcarEmulator, options: DemoOptions
+) -> LocalRateLimiter | None:
+    """The documented bucket, sped up, on the emulator and as the client's limiter."""
+    if options.bucket_speed <= 0:
+        return None
+    documented = RateLimits()
+    emulator.rate_limits = documented.scaled(options.bucket_speed)
+    return LocalRateLimiter(
+        capacity=documented.app_capacity,
+        refill_per_minute=documented.app_refill_per_second * 60 * options.bucket_speed,
+    )
+
+
+def _bucket_summary(
+    emulator: SmartcarEmulator,
+    limiter: LocalRateLimiter | None,
+    options: DemoOptions,
+    paused: float,
+) -> Bucket | None:
+    """What the bucket admitted and refused, and how long the client paced and paused."""
+    held = emulator.rate_limiter
+    if limiter is None or held is None:
+        return None
+    return Bucket(
+        capacity=RateLimits().app_capacity,
+        refill_per_minute=round(held.limits.app_refill_per_second * 60, 3),
+        speedup=options.bucket_speed,
+        admitted=held.admitted,
+        refused=held.refused,
+        paced_requests=limiter.paced,
+        waited_s=round(limiter.waited, 3),
+        longest_wait_s=round(limiter.longest_wait, 3),
+        paused_s=round(paused, 3),
+    )
+
+
 async def run_demo(options: DemoOptions, out: Output) -> DemoSummary:
     """Serve the emulator, run the fleet job against it, and summarise.
 
@@ -340,6 +403,7 @@ async def run_demo(options: DemoOptions, out: Output) -> DemoSummary:
         vehicles=options.vehicles, seed=options.seed, token_lifetime=options.token_lifetime
     )
     scenario = arrange(emulator, options)
+    limiter = _pace_to_the_bucket(emulator, options)
     out.note(
         f"emulator: {options.vehicles:,} vehicles (seed {options.seed}), "
         f"{len(scenario.asleep)} asleep, {len(scenario.rate_limited)} rate-limited, "
@@ -348,7 +412,9 @@ async def run_demo(options: DemoOptions, out: Output) -> DemoSummary:
     )
     async with emulator.serve(host=HOST) as base_url:
         out.note(f"emulator: serving on {base_url}")
-        async with SmartcarClient(**emulator.client_kwargs(base_url=base_url)) as client:
+        async with SmartcarClient(
+            **emulator.client_kwargs(base_url=base_url), rate_limit=limiter
+        ) as client:
             started = time.perf_counter()
             connections, listing = await _list_connections(client, out)
             facts, reads = await _read_signals(client, connections, options, out)
@@ -358,6 +424,8 @@ async def run_demo(options: DemoOptions, out: Output) -> DemoSummary:
             dozed = _doze_off(emulator, unlocked, options.seed)
             commands = await _lock(client, unlocked, options, out)
             seconds = time.perf_counter() - started
+            paused = client.rate_limit_paused_seconds
+    bucket = _bucket_summary(emulator, limiter, options, paused)
     stats = emulator.stats
     socs = Counter(_soc_bucket(f.soc) for f in facts.values() if f.soc is not None)
     powertrains = Counter(
@@ -395,6 +463,7 @@ async def run_demo(options: DemoOptions, out: Output) -> DemoSummary:
             unlocked_before=len(unlocked),
             locked_after=locked_before + commands.succeeded,
         ),
+        bucket=bucket,
     )
 
 

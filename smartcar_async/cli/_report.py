@@ -104,6 +104,15 @@ def _traffic(s: DemoSummary) -> Table:
         "app-wide 429",
         f"{s.trouble.app_wide_rate_limits} (every request paused {s.trouble.retry_after_s:g} s)",
     )
+    if s.bucket is not None:
+        b = s.bucket
+        table.add_row(
+            "app bucket",
+            f"{b.capacity} + {b.refill_per_minute:,.0f}/min (Smartcar's default, "
+            f"{b.speedup:,.0f}x faster): requests waited {b.waited_s:,.1f} s for it in all "
+            f"({b.paced_requests:,} requests paced, longest {b.longest_wait_s:.2f} s); "
+            f"{b.refused} refused",
+        )
     table.add_row(
         "read latency",
         f"p50 {r.latency.p50_ms:,.0f} ms · p90 {r.latency.p90_ms:,.0f} ms · "

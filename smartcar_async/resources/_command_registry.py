@@ -193,6 +193,8 @@ class PreparedCommand(Generic[T]):
     suffix: str  # below /vehicles/{vehicleId}/
     body: Mapping[str, Any] | None
     may_be_empty: bool = False
+    #: Why the command is experimental (no Smartcar source lists it); None if it is not.
+    experimental: str | None = None
 
 
 def _fixed(suffix: str) -> PreparedCommand[CommandExecution]:
@@ -203,8 +205,11 @@ LOCK = _fixed("commands/security/lock")
 UNLOCK = _fixed("commands/security/unlock")
 START_CHARGE = _fixed("commands/charge/start")
 STOP_CHARGE = _fixed("commands/charge/stop")
-OPEN_CHARGE_PORT = _fixed("commands/charge-port/open")
-CLOSE_CHARGE_PORT = _fixed("commands/charge-port/close")
+# Reported by one third-party write-up only: Smartcar's commands overview and both
+# official SDKs list no charge-port command (see docs/api-fidelity.md).
+_NO_SOURCE = "no Smartcar page or official SDK lists the charge-port commands"
+OPEN_CHARGE_PORT = attrs.evolve(_fixed("commands/charge-port/open"), experimental=_NO_SOURCE)
+CLOSE_CHARGE_PORT = attrs.evolve(_fixed("commands/charge-port/close"), experimental=_NO_SOURCE)
 
 
 def _attributes(attributes: dict[str, Any]) -> dict[str, Any]:

@@ -21,6 +21,7 @@ from .._errors import (
     describe_error,
     details_from_json,
 )
+from .._experimental import warn_experimental
 from .._paths import path_segment
 from ._base import Resource
 from ._command_registry import (
@@ -178,6 +179,8 @@ class Commands(Resource):
         parse: Callable[[httpx.Response], Any] = (
             parse_optional_command_response if command.may_be_empty else parse_command_response
         )
+        if command.experimental is not None:
+            warn_experimental(f"POST .../{command.suffix}", command.experimental, stacklevel=4)
         return await self._client._call(
             command.method,
             "vehicle",
@@ -266,7 +269,8 @@ class Commands(Resource):
         )
 
     async def open_charge_port(self, vehicle_id: str, *, user_id: str) -> CommandExecution:
-        """Open the charge port (``POST .../commands/charge-port/open``).
+        """Open the charge port (``POST .../commands/charge-port/open``). **Experimental**:
+        no Smartcar source lists this endpoint; each call warns `ExperimentalWarning`.
 
         Examples:
             >>> await client.commands.open_charge_port(vehicle_id, user_id=user_id)
@@ -275,6 +279,7 @@ class Commands(Resource):
 
     async def close_charge_port(self, vehicle_id: str, *, user_id: str) -> CommandExecution:
         """Close the charge port (``POST .../commands/charge-port/close``).
+        **Experimental**, like `open_charge_port`.
 
         Examples:
             >>> await client.commands.close_charge_port(vehicle_id, user_id=user_id)

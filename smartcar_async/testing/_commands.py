@@ -362,7 +362,7 @@ def schedule_effects(
                 "schedules": _timer_schedules(kind, parameters),
                 "departureTimers": [],
                 "isOEMOptimizationEnabled": False,
-                "scheduleType": kind.upper(),
+                "scheduleType": kind,
                 "scheduleId": schedule_id,
             }
         )

@@ -632,7 +632,7 @@ class EmulatorCore(ManagementHandlers):
         return self._execution_response(
             execution_id,
             "charge-schedule-execution",
-            {"action": "create", "scheduleType": kind.upper(), "scheduleId": schedule_id},
+            {"action": "create", "scheduleType": kind, "scheduleId": schedule_id},
             parameters,
             0.0,
             {"schedule": f"/vehicles/{vehicle.id}/charge-schedules/{schedule_id}"},
@@ -659,7 +659,7 @@ class EmulatorCore(ManagementHandlers):
             "charge-schedule-execution",
             {
                 "action": "delete",
-                "scheduleType": str(schedule["kind"]).upper(),
+                "scheduleType": str(schedule["kind"]),
                 "scheduleId": params[1],
             },
             {},

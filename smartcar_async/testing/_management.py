@@ -1,4 +1,4 @@
-"""The Management API's routes: webhooks, subscriptions and applications.
+"""The Management API's routes: webhooks and subscriptions.
 
 `ManagementHandlers` is a part of `EmulatorCore` (its base class), kept in its own
 module so the core stays readable; the handlers are found by name like the core's own
@@ -15,7 +15,7 @@ from ._http import EmuRequest, EmuResponse, found, json_response
 from ._http import api_error as _fail
 from ._render import subscription_resource, webhook_resource
 from ._signal_values import describe
-from ._state import IdSource, State, Subscription, iso
+from ._state import IdSource, State, Subscription
 
 if TYPE_CHECKING:
     from ._routes import Route
@@ -34,10 +34,6 @@ class ManagementHandlers:
     # Provided by EmulatorCore.
     state: State
     ids: IdSource
-    application_id: str
-    client_id: str
-    client_secret: str
-    epoch: float
 
     if TYPE_CHECKING:
 
@@ -151,11 +147,10 @@ class ManagementHandlers:
                 "VEHICLE_NOT_FOUND",
                 "No vehicle with this id is connected to this user.",
             )
-        if (webhook_id, vehicle_id) in self.state.subscription_index:
-            raise _fail(
-                409, "CONFLICT", "ALREADY_SUBSCRIBED", "The vehicle is subscribed to this webhook."
-            )
-        self.subscribe(webhook_id, vehicle_id, user_id)
+        # The spec lists a 409 for this endpoint but no error type or body for it; rather
+        # than invent one, subscribing again is accepted and changes nothing.
+        if (webhook_id, vehicle_id) not in self.state.subscription_index:
+            self.subscribe(webhook_id, vehicle_id, user_id)
         return json_response(202, {"meta": {"message": "subscription creation in progress"}})
 
     def subscribe(self, webhook_id: str, vehicle_id: str, user_id: str) -> Subscription:
@@ -168,47 +163,6 @@ class ManagementHandlers:
     ) -> EmuResponse:
         self.state.remove_subscription(self._subscription(params[0]).id)
         return EmuResponse(204, b"", [])
-
-    # -- applications (shapes undocumented; reference §5 [2nd]) ----------------------------
-
-    def _application(self) -> dict[str, Any]:
-        return {
-            "id": self.application_id,
-            "type": "application",
-            "attributes": {"name": "Smartcar emulator", "clientId": self.client_id},
-            "meta": {"createdAt": iso(self.epoch - 400 * 86400)},
-            "links": {"self": f"/applications/{self.application_id}"},
-        }
-
-    def _h_list_applications(
-        self, request: EmuRequest, params: list[str], route: Route, rid: str
-    ) -> EmuResponse:
-        application = self._application()
-        return json_response(
-            200,
-            self._collection([application], self._query(request), "/applications", 25, lambda a: a),
-        )
-
-    def _h_get_application(
-        self, request: EmuRequest, params: list[str], route: Route, rid: str
-    ) -> EmuResponse:
-        if params[0] != self.application_id:
-            raise _fail(404, "RESOURCE_NOT_FOUND", None, "No application has this id.")
-        return json_response(200, {"data": self._application()})
-
-    def _h_list_secrets(
-        self, request: EmuRequest, params: list[str], route: Route, rid: str
-    ) -> EmuResponse:
-        if params[0] != self.application_id:
-            raise _fail(404, "RESOURCE_NOT_FOUND", None, "No application has this id.")
-        secret = {
-            "id": f"secret_{self.client_secret[-8:]}",
-            "type": "secret",
-            # Like a dashboard, show only the end of the secret.
-            "attributes": {"hint": f"...{self.client_secret[-4:]}", "clientId": self.client_id},
-            "meta": {"createdAt": iso(self.epoch - 400 * 86400)},
-        }
-        return json_response(200, {"data": [secret]})
 
 
 def _bool_filter(query: Mapping[str, str], key: str) -> bool | None:

@@ -75,9 +75,6 @@ ROUTES: tuple[Route, ...] = (
     _route("POST", MANAGEMENT, "/subscriptions", "create_subscription"),
     _route("GET", MANAGEMENT, "/subscriptions/{id}", "get_subscription"),
     _route("DELETE", MANAGEMENT, "/subscriptions/{id}", "delete_subscription"),
-    _route("GET", MANAGEMENT, "/applications", "list_applications"),
-    _route("GET", MANAGEMENT, "/applications/{id}", "get_application"),
-    _route("GET", MANAGEMENT, "/applications/{id}/secrets", "list_secrets"),
 )
 
 _INDEX: dict[tuple[str, str, int], list[Route]] = {}

@@ -103,7 +103,7 @@ class DeliveryAttempt:
     Attributes:
         delivery_id: ``meta.deliveryId`` of this attempt.
         body: the exact bytes sent (what ``signature`` signs).
-        signature: the ``SC-Signature`` sent (None for VERIFY, which is unsigned).
+        signature: the ``SC-Signature`` sent (every delivery is signed).
         status_code: the receiver's status, or None when the request failed.
         error: why the request failed, if it did.
         response_body: what the receiver answered.
@@ -330,8 +330,8 @@ async def deliver(
 ) -> Delivery:
     """POST the event until a 2xx or the retries run out, waiting on the emulator's clock.
 
-    VERIFY is sent once and unsigned: receivers answer it before checking signatures,
-    so a signed challenge here would hide a receiver that checks them first.
+    Every delivery is signed, VERIFY included: Smartcar's delivery docs list
+    ``SC-Signature`` as sent with every delivery. VERIFY is sent once.
     """
     verify = event.event_type == "VERIFY"
     delays = () if verify else tuple(retry_delays)
@@ -342,9 +342,8 @@ async def deliver(
         delivery_id = core.ids.uuid()
         body = event.render(delivery_id, core.wall())
         headers = {"content-type": "application/json", "user-agent": "Smartcar/4.0 (emulator)"}
-        signature = None if verify else sign(body, management_token)
-        if signature is not None:
-            headers["sc-signature"] = signature
+        signature = sign(body, management_token)
+        headers["sc-signature"] = signature
         core.stats.webhook_attempts[event.event_type] += 1
         try:
             response = await target.post(body, headers)

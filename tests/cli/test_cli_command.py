@@ -51,6 +51,7 @@ async def test_json_with_arguments(
     assert destination.json()["parameters"] == {"latitude": 37.77, "longitude": -122.42}
 
 
+@pytest.mark.filterwarnings("ignore::smartcar_async.ExperimentalWarning")  # charge port
 async def test_every_command_name_reaches_its_endpoint(
     cli: Run, car: FleetEntry, use_emulator: SmartcarEmulator
 ) -> None:

@@ -48,6 +48,20 @@ async def test_json_summary_agrees_with_the_emulator(cli: Run) -> None:
     assert traffic["requests"][SIGNALS_ROUTE] == reads["attempts"] + 1
     assert traffic["statuses"]["429"] == 2
 
+    # The documented bucket, sped up: the client paced itself to it and none was refused.
+    # Injected faults answer before the bucket; everything else went through it.
+    bucket = s["bucket"]
+    assert (bucket["capacity"], bucket["refill_per_minute"]) == (120, 6000)
+    assert bucket["refused"] == 0
+    assert bucket["admitted"] == (
+        traffic["http_requests"]
+        - traffic["token_requests"]
+        - traffic["statuses"]["429"]
+        - reads["failed"]
+    )
+    assert bucket["waited_s"] >= 0
+    assert bucket["paused_s"] == pytest.approx(1.0, abs=0.01)  # the injected app-wide 429
+
     # The token lived two seconds and the app-wide pause alone lasts one: it was renewed.
     assert traffic["token_requests"] >= 2
     assert traffic["requests"]["POST /oauth2/token"] == traffic["token_requests"]
@@ -72,6 +86,23 @@ async def test_json_summary_agrees_with_the_emulator(cli: Run) -> None:
     assert 0 < latency["p50_ms"] <= latency["p90_ms"] <= latency["p99_ms"] <= latency["max_ms"]
     # The read that met the app-wide 429 waited out its one-second Retry-After.
     assert latency["max_ms"] >= 990
+
+
+async def test_the_fleet_is_paced_to_the_bucket(cli: Run) -> None:
+    """Refilling 20 a second, 160 vehicles (about 190 requests) need pacing: none is
+    refused, and the summary says how long requests waited for the bucket."""
+    result = await cli(
+        "demo", "--vehicles", "160", "--concurrency", "40", "--bucket-speed", "600", "--json"
+    )
+    assert result.code == 0, result.err
+    bucket = result.json()["bucket"]
+    assert bucket["refill_per_minute"] == 1200
+    assert bucket["refused"] == 0
+    assert bucket["paced_requests"] > 0
+    assert 0 < bucket["longest_wait_s"] <= bucket["waited_s"]
+    table = await cli("demo", "--vehicles", "5", "--bucket-speed", "0")
+    assert table.code == 0, table.err
+    assert "app bucket" not in table.out
 
 
 async def test_table(cli: Run) -> None:

@@ -364,6 +364,7 @@ async def outcome(method: Method, client: SmartcarClient) -> BaseException | Non
     return None
 
 
+@pytest.mark.filterwarnings("ignore::smartcar_async.ExperimentalWarning")  # charge port
 @pytest.mark.anyio
 @pytest.mark.parametrize("case", list(MALFORMED), ids=list(MALFORMED))
 async def test_every_method_turns_a_malformed_answer_into_api_response_error(case: str) -> None:
@@ -383,6 +384,7 @@ async def test_every_method_turns_a_malformed_answer_into_api_response_error(cas
                 assert error is None or isinstance(error, APIResponseError), (name, error)
 
 
+@pytest.mark.filterwarnings("ignore::smartcar_async.ExperimentalWarning")  # charge port
 @pytest.mark.parametrize("backend", ["asyncio", "trio"])
 @E2E_FUZZ
 @given(status=st.sampled_from([200, 201, 202, 204, 299]), body=BODIES)

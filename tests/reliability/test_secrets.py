@@ -139,6 +139,7 @@ def shown_by(error: BaseException) -> list[str]:
     return texts
 
 
+@pytest.mark.filterwarnings("ignore::smartcar_async.ExperimentalWarning")  # charge port
 async def test_no_secret_in_logs_reprs_errors_or_tracebacks(
     recording: Recording, caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]
 ) -> None:

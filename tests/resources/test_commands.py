@@ -28,6 +28,7 @@ from smartcar_async import (
     APIResponseError,
     APITimeoutError,
     CommandFailedError,
+    ExperimentalWarning,
     RateLimitError,
     RetryPolicy,
     ServerError,
@@ -65,6 +66,7 @@ def check_sent_command(request: httpx.Request, path: str, body: Any = None) -> N
 # -- the body-less commands ----------------------------------------------------------------
 
 
+@pytest.mark.filterwarnings("ignore::smartcar_async.ExperimentalWarning")  # charge port
 @pytest.mark.parametrize(("name", "path", "command_type"), SIMPLE)
 @pytest.mark.parametrize("via", ["resource", "handle"])
 async def test_simple_command_sends_post_and_parses_execution(
@@ -667,3 +669,18 @@ async def test_run_many_checks_the_command_once_before_sending(
     with pytest.raises(error):
         client.commands.run_many(name, [(VEHICLE_ID, USER_ID)], **kwargs)
     assert not router.calls
+
+
+@pytest.mark.parametrize("name", ["open_charge_port", "close_charge_port"])
+async def test_charge_port_commands_warn_that_they_are_experimental(
+    client: SmartcarClient, router: respx.MockRouter, name: str
+) -> None:
+    kind = name.replace("_charge_port", "")
+    router.post(f"{BASE}/commands/charge-port/{kind}").mock(
+        return_value=httpx.Response(200, json=execution_json(f"charge-port-{kind}"))
+    )
+    with anyio.fail_after(5):
+        with pytest.warns(ExperimentalWarning, match="no Smartcar page or official SDK"):
+            await getattr(client.commands, name)(VEHICLE_ID, user_id=USER_ID)
+        with pytest.warns(ExperimentalWarning):
+            await getattr(client.vehicle(VEHICLE_ID, user_id=USER_ID), name)()

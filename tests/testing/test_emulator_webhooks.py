@@ -87,7 +87,8 @@ async def test_verify_challenge(emulator: SmartcarEmulator) -> None:
     assert delivery.delivered
     assert delivery.verified is True
     headers, body = receiver.received[0]
-    assert "sc-signature" not in headers  # VERIFY is answered before signatures are checked
+    # Signed like every delivery (the delivery docs); receivers answer it before checking.
+    assert headers["sc-signature"] == emulator.sign(body)
     event = json.loads(body)
     assert event["eventType"] == "VERIFY"
     assert event["data"] == {"challenge": "c0ffee"}

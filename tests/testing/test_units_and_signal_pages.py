@@ -8,6 +8,7 @@ follows the pages into one `Signals`, within a bound.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import anyio
@@ -162,6 +163,24 @@ async def test_the_sdk_follows_signal_pages_into_one_signals(
     assert paged.vehicle.id == bev.vehicle_id
 
 
+def paging_client(
+    signals_page: Callable[[httpx.Request], httpx.Response], clock: VirtualClock
+) -> SmartcarClient:
+    """A client whose token requests succeed and whose API calls ``signals_page`` answers."""
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/token"):
+            return httpx.Response(200, json={"access_token": "t", "expires_in": 3600})
+        return signals_page(request)
+
+    return SmartcarClient(
+        client_id="client_x",
+        client_secret="s",
+        transport=httpx.MockTransport(handler),
+        clock=clock,
+    )
+
+
 async def test_total_count_alone_is_followed_too(clock: VirtualClock) -> None:
     """No next link, but fewer signals than ``totalCount``: ask for the next page."""
     signal = {
@@ -175,8 +194,6 @@ async def test_total_count_alone_is_followed_too(clock: VirtualClock) -> None:
     }
 
     def handler(request: httpx.Request) -> httpx.Response:
-        if request.url.path.endswith("/token"):
-            return httpx.Response(200, json={"access_token": "t", "expires_in": 3600})
         page = int(request.url.params.get("page", "1"))
         item = {
             **signal,
@@ -186,12 +203,7 @@ async def test_total_count_alone_is_followed_too(clock: VirtualClock) -> None:
         meta = {"page": page, "pageSize": 1, "totalCount": 3}
         return httpx.Response(200, json={"data": [item], "meta": meta, "links": {}})
 
-    async with SmartcarClient(
-        client_id="client_x",
-        client_secret="s",
-        transport=httpx.MockTransport(handler),
-        clock=clock,
-    ) as client:
+    async with paging_client(handler, clock) as client:
         with anyio.fail_after(5):
             signals = await client.vehicles.signals("v1", user_id="u1")
     assert list(signals) == ["s1", "s2", "s3"]
@@ -201,20 +213,13 @@ async def test_pages_are_bounded(clock: VirtualClock) -> None:
     asked: list[str] = []
 
     def handler(request: httpx.Request) -> httpx.Response:
-        if request.url.path.endswith("/token"):
-            return httpx.Response(200, json={"access_token": "t", "expires_in": 3600})
         page = int(request.url.params.get("page", "1"))
         asked.append(str(page))
         item = {"id": f"s{page}", "type": "signal", "attributes": {"code": f"s{page}"}}
         links = {"next": f"/vehicles/v1/signals?page={page + 1}&pageSize=1"}
         return httpx.Response(200, json={"data": [item], "links": links})
 
-    async with SmartcarClient(
-        client_id="client_x",
-        client_secret="s",
-        transport=httpx.MockTransport(handler),
-        clock=clock,
-    ) as client:
+    async with paging_client(handler, clock) as client:
         with anyio.fail_after(5), pytest.raises(APIResponseError, match="pages"):
             await client.vehicles.signals("v1", user_id="u1")
     assert len(asked) == MAX_SIGNAL_PAGES
