@@ -12,8 +12,10 @@ from collections.abc import Callable, Sequence
 
 import httpx
 
-from ._config import proxy_from_environment
+from ._config import DEFAULT_LIMITS, proxy_from_environment
 from ._errors import ConfigurationError
+from ._http import ApiHttpClient
+from ._pool import PoolSizer
 from ._transport import default_transport
 
 __all__ = ["http_client_for"]
@@ -30,8 +32,9 @@ def http_client_for(
     http2: bool,
     proxy: str | None,
     trust_env: bool,
-) -> httpx.AsyncClient:
-    """The client to send through: ``http_client`` itself, or a new one.
+) -> tuple[httpx.AsyncClient, PoolSizer]:
+    """The client to send through (``http_client`` itself, or a new one) and the sizer
+    of its pool (one that may grow only for a pool the SDK sized itself).
 
     Raises:
         ConfigurationError: ``http_client`` is not an ``httpx.AsyncClient``, or a proxy
@@ -47,7 +50,8 @@ def http_client_for(
             "http_client= or transport=, set the proxy on those instead"
         )
     if http_client is not None:
-        return http_client
+        return http_client, PoolSizer(None, growable=False)  # a user's: theirs to size
+    pool = PoolSizer(transport, growable=False)
     mounts: dict[str, httpx.AsyncBaseTransport] = {}
     if transport is None:
         transport, mounts = _transports(
@@ -56,9 +60,14 @@ def http_client_for(
             trust_env=trust_env,
             build=lambda p: default_transport(limits, verify=verify, http2=http2, proxy=p),
         )
-    return httpx.AsyncClient(
+        # The SDK chose this pool's size, so a larger fan-out may grow it; with a mount
+        # per host (proxies) calls may not use this one: left alone then.
+        if not mounts:
+            pool = PoolSizer(transport, growable=limits is DEFAULT_LIMITS)
+    client = ApiHttpClient(
         transport=transport, mounts=mounts, timeout=timeout, follow_redirects=False, trust_env=False
     )
+    return client, pool
 
 
 def _transports(
