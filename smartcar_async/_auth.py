@@ -29,6 +29,7 @@ from ._body import read_capped
 from ._clock import Clock, SystemClock
 from ._errors import APIResponseError, SmartcarError, TokenError
 from ._logging import logger
+from ._redact import redact
 
 __all__ = [
     "MAX_TOKEN_LIFETIME",
@@ -261,6 +262,11 @@ class TokenManager:
         return self._clock
 
     @property
+    def credentials(self) -> ClientCredentials:
+        """The client id and secret (the secret stays out of ``repr``)."""
+        return self._credentials
+
+    @property
     def _deadline(self) -> float:
         """Seconds the whole token request may take: the timeout's largest value."""
         values = [v for v in self._timeout.as_dict().values() if v is not None]
@@ -276,8 +282,17 @@ class TokenManager:
         """A valid token: the cached one when fresh, else a refreshed one.
 
         Raises:
-            TokenError: the token endpoint refused or failed.
+            TokenError: the token endpoint refused or failed. Its text, its
+                ``error_description`` and the requests it chains have the client secret
+                and credentials masked.
         """
+        try:
+            return await self._get()
+        except TokenError as exc:
+            redact(exc, (self._credentials.client_secret,))
+            raise
+
+    async def _get(self) -> AccessToken:
         token = self._token
         if token is not None:
             remaining = token.expires_at - self._clock.now()

@@ -8,7 +8,14 @@ import os
 import platform
 import ssl
 import types
-from collections.abc import AsyncIterable, Awaitable, Callable, Iterable, Sequence
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterable,
+    Awaitable,
+    Callable,
+    Iterable,
+    Sequence,
+)
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast
 
 import anyio.lowlevel
@@ -24,6 +31,7 @@ from ._config import (
     DEFAULT_TIMEOUT,
     ENV_CLIENT_ID,
     ENV_CLIENT_SECRET,
+    proxy_from_environment,
     resolve_urls,
 )
 from ._errors import (
@@ -32,6 +40,7 @@ from ._errors import (
     ClientStateError,
     ConfigurationError,
     InvalidRequestError,
+    SmartcarError,
     error_from_response,
 )
 from ._logging import logger, setup_from_environment
@@ -48,6 +57,7 @@ from ._pipeline import (
     build_chain,
 )
 from ._raw import RawResponse
+from ._redact import redact
 from ._retry import RetryPolicy
 from ._transport import default_transport
 from ._version import __version__
@@ -80,6 +90,33 @@ _OTHER_LOOP = (
 _CLOSED = "this SmartcarClient is closed"
 
 
+def _transports(
+    urls: Sequence[str],
+    *,
+    proxy: str | None,
+    trust_env: bool,
+    build: Callable[[str | None], httpx.AsyncBaseTransport],
+) -> tuple[httpx.AsyncBaseTransport, dict[str, httpx.AsyncBaseTransport]]:
+    """The default transport and per-host mounts for ``proxy``/``trust_env``.
+
+    One transport when every base URL gets the same proxy (the usual case); otherwise
+    a mount per host, so ``NO_PROXY`` can exempt one host and not the others.
+    """
+    if proxy is not None or not trust_env:
+        return build(proxy), {}
+    chosen = {url: proxy_from_environment(url) for url in urls}
+    if len(set(chosen.values())) == 1:
+        return build(next(iter(chosen.values()))), {}
+    by_proxy: dict[str | None, httpx.AsyncBaseTransport] = {}
+    mounts: dict[str, httpx.AsyncBaseTransport] = {}
+    for url, choice in chosen.items():
+        if choice not in by_proxy:
+            by_proxy[choice] = build(choice)
+        parts = httpx.URL(url)
+        mounts[f"all://{parts.netloc.decode('ascii')}"] = by_proxy[choice]
+    return build(None), mounts
+
+
 def _current_loop() -> object:
     """An object that identifies the running event loop (the asyncio loop or trio run)."""
     return anyio.lowlevel.current_token().native_token
@@ -101,6 +138,25 @@ class _Shared:
     max_response_size: int
     loop: object | None = None
     closed: bool = False
+    # Parked in the loop the client first ran in: event loops finalise their live async
+    # generators before they close (asyncio.run, trio.run), so the pool is closed in
+    # its own loop instead of leaving sockets to a dead one.
+    guard: AsyncGenerator[None, None] | None = None
+
+
+async def _close_shared(shared: _Shared) -> None:
+    if shared.closed:
+        return
+    shared.closed = True
+    if shared.owns_http:
+        await shared.http.aclose()
+
+
+async def _close_with_loop(shared: _Shared) -> AsyncGenerator[None, None]:
+    try:
+        yield
+    finally:
+        await _close_shared(shared)
 
 
 class SmartcarClient:
@@ -143,6 +199,14 @@ class SmartcarClient:
         max_response_size: the largest response body, in bytes after decompression,
             that the SDK reads (64 MiB by default); a larger one raises
             `APIResponseError`. Applies whatever transport or ``http_client`` is used.
+        proxy: send every request through this proxy (``http://host:port``, with
+            ``user:password@`` if it needs credentials); https goes through a
+            ``CONNECT`` tunnel, so the proxy never sees tokens or the secret.
+        trust_env: take the proxy from ``HTTPS_PROXY``/``HTTP_PROXY``/``ALL_PROXY``,
+            honouring ``NO_PROXY``. Off by default: the SDK's own client reads no
+            network settings from the environment. (A ``http_client`` you pass is
+            used as you built it: httpx's own client honours these variables unless
+            you give it ``trust_env=False``.)
 
     Examples:
         >>> async with SmartcarClient() as client:
@@ -173,6 +237,8 @@ class SmartcarClient:
         rate_limit: RateLimiter | None = None,
         unit_system: UnitSystem = "metric",
         max_response_size: int = DEFAULT_MAX_RESPONSE_SIZE,
+        proxy: str | None = None,
+        trust_env: bool = False,
     ) -> None:
         setup_from_environment()
         client_id = client_id or os.environ.get(ENV_CLIENT_ID)
@@ -195,15 +261,27 @@ class SmartcarClient:
         )
         clock = clock if clock is not None else SystemClock()
         owns_http = http_client is None
+        if (proxy is not None or trust_env) and (http_client or transport) is not None:
+            raise ConfigurationError(
+                "proxy= and trust_env= configure the SDK's own HTTP client: with "
+                "http_client= or transport=, set the proxy on those instead"
+            )
         if http_client is None:
+            if transport is None:
+                transport, mounts = _transports(
+                    (token_url, vehicle_api_url, management_api_url),
+                    proxy=proxy,
+                    trust_env=trust_env,
+                    build=lambda p: default_transport(limits, verify=verify, http2=http2, proxy=p),
+                )
+            else:
+                mounts = {}
             http_client = httpx.AsyncClient(
-                transport=(
-                    transport
-                    if transport is not None
-                    else default_transport(limits, verify=verify, http2=http2)
-                ),
+                transport=transport,
+                mounts=mounts,
                 timeout=timeout,
                 follow_redirects=False,
+                trust_env=False,
             )
         tokens = TokenManager(
             ClientCredentials(client_id, client_secret),
@@ -427,6 +505,7 @@ class SmartcarClient:
     # -- lifecycle -----------------------------------------------------------------------
 
     async def __aenter__(self) -> SmartcarClient:
+        await self._adopt_loop()
         return self
 
     async def __aexit__(
@@ -438,12 +517,25 @@ class SmartcarClient:
         await self.aclose()
 
     async def aclose(self) -> None:
-        """Close the connection pool (unless it was passed in as ``http_client``)."""
-        if self._derived or self._shared.closed:
+        """Close the connection pool (unless it was passed in as ``http_client``).
+
+        Calls still in flight end with `ClientStateError` (a retry or a replay is not
+        sent). A client whose event loop ends without `aclose` is closed by the loop's
+        shutdown, so a later ``asyncio.run`` finds it closed, not holding dead sockets.
+
+        Raises:
+            ClientStateError: the pool's connections belong to another event loop that
+                could not close them.
+        """
+        shared = self._shared
+        if self._derived or shared.closed:
             return
-        self._shared.closed = True
-        if self._shared.owns_http:
-            await self._shared.http.aclose()
+        try:
+            await _close_shared(shared)
+        except RuntimeError as exc:  # "Event loop is closed": sockets of another loop
+            raise ClientStateError(_OTHER_LOOP) from exc
+        if shared.guard is not None:
+            await shared.guard.aclose()
 
     @property
     def is_closed(self) -> bool:
@@ -452,12 +544,18 @@ class SmartcarClient:
 
     # -- the request path ----------------------------------------------------------------
 
-    def _check_loop(self) -> None:
-        loop = _current_loop()
+    async def _adopt_loop(self) -> None:
+        """Make the running loop the client's, on first use."""
         shared = self._shared
-        if shared.loop is None:
-            shared.loop = loop
-        elif shared.loop is not loop:
+        if shared.loop is not None:
+            return
+        shared.loop = _current_loop()
+        shared.guard = _close_with_loop(shared)
+        await shared.guard.asend(None)
+
+    def _check_loop(self) -> None:
+        shared = self._shared
+        if shared.loop is not _current_loop():
             raise ClientStateError(_OTHER_LOOP)
         if shared.closed:
             raise ClientStateError(_CLOSED)
@@ -532,6 +630,8 @@ class SmartcarClient:
         Examples:
             >>> response, _ = await client.request("GET", "vehicle", "/vehicles/abc")
         """
+        if self._shared.loop is None:
+            await self._adopt_loop()
         self._check_loop()
         headers = self._headers
         if user_id is not None:
@@ -564,7 +664,21 @@ class SmartcarClient:
                 f"{method} {path[:200]}: the request could not be built ({type(exc).__name__})"
             ) from exc
         try:
-            response = await self._chain(request)
+            response = await self._exchange(request)
+            if not 200 <= response.status_code < 300:
+                raise error_from_response(response)
+        except SmartcarError as exc:
+            # The one exit of every call's errors: mask the credentials in whatever the
+            # error exposes or chains before an error tracker serialises it.
+            redact(exc, (self._shared.tokens.credentials.client_secret,))
+            raise
+        return response, state
+
+    async def _exchange(self, request: httpx.Request) -> httpx.Response:
+        """The pipeline, with httpx's exceptions turned into the SDK's."""
+        method = request.method
+        try:
+            return await self._chain(request)
         except httpx.TimeoutException as exc:
             raise APITimeoutError(
                 f"{method} {request.url.path} timed out ({type(exc).__name__})",
@@ -579,9 +693,6 @@ class SmartcarClient:
                 method=method,
                 url=str(request.url.copy_with(query=None)),
             ) from exc
-        if not 200 <= response.status_code < 300:
-            raise error_from_response(response)
-        return response, state
 
     async def _call(
         self,

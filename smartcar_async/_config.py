@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import urllib.request
 from collections.abc import Mapping
 from urllib.parse import urlsplit
 
@@ -45,6 +46,7 @@ __all__ = [
     "ENV_VEHICLE_API_URL",
     "READ_TIMEOUT",
     "check_base_url",
+    "proxy_from_environment",
     "resolve_urls",
 ]
 
@@ -137,3 +139,33 @@ def resolve_urls(
             name="management_api_url",
         ),
     )
+
+
+def proxy_from_environment(url: str) -> str | None:
+    """The proxy the environment sets for ``url``, or None.
+
+    Reads ``HTTPS_PROXY``/``HTTP_PROXY``/``ALL_PROXY`` (either case) for the URL's
+    scheme and honours ``NO_PROXY``, as curl and httpx do. Only used when the client is
+    built with ``trust_env=True``.
+
+    Examples:
+        >>> proxy_from_environment("https://vehicle.api.smartcar.com/v3")  # none set
+    """
+    parts = urlsplit(url)
+    proxies = urllib.request.getproxies_environment()
+    if _bypassed(parts.hostname or "", proxies.get("no", "")):
+        return None
+    return proxies.get(parts.scheme) or proxies.get("all")
+
+
+def _bypassed(host: str, no_proxy: str) -> bool:
+    """Whether ``NO_PROXY`` exempts ``host``: ``*``, the host, or a domain it is under."""
+    host = host.lower().strip("[]")
+    for raw in no_proxy.split(","):
+        entry = raw.strip().lower().lstrip(".")
+        if entry.count(":") == 1:  # host:port (a bare IPv6 address has more colons)
+            entry = entry.partition(":")[0]
+        entry = entry.strip("[]")
+        if entry == "*" or (entry and (host == entry or host.endswith("." + entry))):
+            return True
+    return False

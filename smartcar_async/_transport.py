@@ -208,6 +208,8 @@ class ShardedTransport(httpx.AsyncBaseTransport):
         cert: A client certificate: a file, ``(certfile, keyfile)`` or
             ``(certfile, keyfile, password)``.
         http2: Allow HTTP/2 (needs the ``h2`` package: ``pip install httpx[http2]``).
+        proxy: Send every request through this HTTP(S) proxy URL (``CONNECT`` for
+            https, forwarding for http), as httpx's ``proxy=`` does.
         shard_factory: Builds one shard from its limits; defaults to
             ``httpx.AsyncHTTPTransport`` with the settings above and ``retries=0``.
 
@@ -228,6 +230,7 @@ class ShardedTransport(httpx.AsyncBaseTransport):
         verify: ssl.SSLContext | str | bool = True,
         cert: CertTypes | None = None,
         http2: bool = False,
+        proxy: str | None = None,
         shard_factory: ShardFactory | None = None,
     ) -> None:
         if shard_size < 1:
@@ -248,7 +251,12 @@ class ShardedTransport(httpx.AsyncBaseTransport):
 
             def shard_factory(shard_limits: httpx.Limits) -> httpx.AsyncBaseTransport:
                 return httpx.AsyncHTTPTransport(
-                    verify=ctx, http2=http2, limits=shard_limits, trust_env=False, retries=0
+                    verify=ctx,
+                    http2=http2,
+                    limits=shard_limits,
+                    trust_env=False,
+                    retries=0,
+                    proxy=proxy,
                 )
 
         self._factory = shard_factory
@@ -383,7 +391,11 @@ class ShardedTransport(httpx.AsyncBaseTransport):
 
 
 def default_transport(
-    limits: httpx.Limits, *, verify: ssl.SSLContext | str | bool = True, http2: bool = False
+    limits: httpx.Limits,
+    *,
+    verify: ssl.SSLContext | str | bool = True,
+    http2: bool = False,
+    proxy: str | None = None,
 ) -> httpx.AsyncBaseTransport:
     """Return the transport `SmartcarClient` uses when it builds its own httpx client.
 
@@ -392,4 +404,4 @@ def default_transport(
         >>> from smartcar_async._transport import default_transport
         >>> client = httpx.AsyncClient(transport=default_transport(httpx.Limits()))
     """
-    return ShardedTransport(limits=limits, verify=verify, http2=http2)
+    return ShardedTransport(limits=limits, verify=verify, http2=http2, proxy=proxy)

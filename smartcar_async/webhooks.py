@@ -30,7 +30,9 @@ import hashlib
 import hmac
 import json
 import logging
+import math
 import re
+import time
 from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from typing import Any
 
@@ -58,6 +60,7 @@ from ._webhook_models import (
 
 __all__ = [
     "MAX_CHALLENGE_LENGTH",
+    "RECOMMENDED_MAX_DELIVERY_AGE",
     "SIGNATURE_HEADER",
     "ASGIApp",
     "DataEvent",
@@ -94,6 +97,11 @@ MAX_CHALLENGE_LENGTH = 256
 # and base64url. No JSON object (an event) can be written with them, and the text is
 # pure ASCII, so no byte-order mark or UTF-16/32 encoding of an event body can pass.
 _CHALLENGE = re.compile(rf"[A-Za-z0-9._~+/=-]{{1,{MAX_CHALLENGE_LENGTH}}}")
+
+#: A tolerance for ``max_delivery_age`` that survives Smartcar's retry schedule: the
+#: last of 3 retries starts about 175 s (25 + 50 + 100) after the first attempt and may
+#: take its 15 s, which leaves some 110 s for clocks that disagree.
+RECOMMENDED_MAX_DELIVERY_AGE = 300.0
 
 # Smartcar caps a delivery at 50 KB; the receiver reads 20 times that before refusing,
 # because VERIFY detection has to parse bodies that are not signed yet.
@@ -286,7 +294,10 @@ class WebhookReceiver:
        remembering ``eventId`` for ``dedupe_ttl`` seconds, at most ``dedupe_capacity``
        ids; a duplicate arriving while the first copy is still in the callback waits for
        it instead of running the callback a second time;
-    5. awaits ``on_event(event)`` and answers 200.
+    5. with ``max_delivery_age`` set, refuses (400) a delivery whose ``meta.deliveredAt``
+       is further than that from now, in either direction: a captured delivery replayed
+       after the de-duplication memory forgot its ``eventId`` is stale by then;
+    6. awaits ``on_event(event)`` and answers 200.
 
     If ``on_event`` raises, the error is logged, the answer is 500 and the ``eventId`` is
     forgotten, so Smartcar's retry (up to 3, after 25, 50 and 100 s) runs the callback
@@ -306,6 +317,11 @@ class WebhookReceiver:
             about 3 minutes after the first attempt.
         clock: time source for the TTL (tests pass a `VirtualClock`).
         max_body_size: bodies larger than this get 413 without being read further.
+        max_delivery_age: seconds a delivery's ``meta.deliveredAt`` may be from now
+            before it is refused as a possible replay; None (the default) checks
+            nothing. `RECOMMENDED_MAX_DELIVERY_AGE` (300 s) survives Smartcar's retry
+            schedule. A delivery without ``deliveredAt`` is not checked.
+        wall_clock: Unix time source for that check (tests pass their own).
 
     Examples:
         >>> receiver = WebhookReceiver(amt, on_event)
@@ -323,8 +339,14 @@ class WebhookReceiver:
         dedupe_ttl: float = 3600.0,
         clock: Clock | None = None,
         max_body_size: int = _DEFAULT_MAX_BODY,
+        max_delivery_age: float | None = None,
+        wall_clock: Callable[[], float] = time.time,
     ) -> None:
         key = _key(management_token)
+        if max_delivery_age is not None and not (
+            math.isfinite(max_delivery_age) and max_delivery_age > 0
+        ):
+            raise ConfigurationError("max_delivery_age must be a positive number of seconds")
         if dedupe_capacity < 0:
             raise ConfigurationError("dedupe_capacity must be 0 or more")
         if not dedupe_ttl > 0:
@@ -337,6 +359,8 @@ class WebhookReceiver:
         self._on_event = on_event
         self._dedupe = _Dedupe(dedupe_capacity, float(dedupe_ttl), clock or SystemClock())
         self.max_body_size = max_body_size
+        self.max_delivery_age = max_delivery_age
+        self._wall = wall_clock
 
     def __repr__(self) -> str:
         # The token stays out of reprs, like every secret in the SDK.
@@ -390,7 +414,25 @@ class WebhookReceiver:
             return WebhookResponse(400, {"error": str(exc)})
         if isinstance(event, VerifyEvent):
             return self._answer_verify(event)
+        stale = self._staleness(event)
+        if stale is not None:
+            _log.warning("webhook refused: %s", stale)
+            return WebhookResponse(400, {"error": stale})
         return await self._deliver(event)
+
+    def _staleness(self, event: DataEvent) -> str | None:
+        """Why a delivery is too far from now to be fresh, or None."""
+        limit = self.max_delivery_age
+        delivered = event.meta.delivered_at
+        if limit is None or delivered is None:
+            return None
+        age = self._wall() - delivered.timestamp()
+        if -limit <= age <= limit:
+            return None
+        return (
+            f"deliveredAt is {age:.0f} s from now, beyond max_delivery_age ({limit:g} s): "
+            "refused as a possible replay"
+        )
 
     def _unsigned_verify(self, body: bytes) -> WebhookResponse | None:
         """The answer to an unsigned VERIFY, or None if the body is not one."""

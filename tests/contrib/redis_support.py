@@ -10,7 +10,7 @@ import socket
 import subprocess
 import sys
 import threading
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -225,3 +225,24 @@ class Worker:
         if self.process.returncode is None:
             self.process.kill()
         await self.process.aclose()
+
+
+@pytest.fixture
+def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
+    """A fresh redis-server; skipped without the binary unless CI requires it."""
+    server = RedisServer(redis_server_binary(), tmp_path)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+async def cache(redis_server: RedisServer) -> AsyncIterator[aioredis.Redis]:
+    """An asyncio Redis client on `redis_server`, closed after the test."""
+    client = redis_server.client()
+    try:
+        yield client
+    finally:
+        await client.aclose()

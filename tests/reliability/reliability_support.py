@@ -8,10 +8,11 @@ a read timeout, the chaos soak) let real time pass, because httpx's timeouts are
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from typing import Any
 
 import anyio
+import anyio.abc
 import httpx
 import pytest
 
@@ -127,3 +128,65 @@ def pool_state(http: httpx.AsyncClient) -> tuple[int, list[str]]:
             if not (connection.is_idle() or connection.is_closed()):
                 problems.append(f"connection not idle: {connection!r}")
     return inspected, problems
+
+
+# ------------------------------------------------------------- a raw loopback server
+
+Handler = Callable[[anyio.abc.SocketStream], Awaitable[None]]
+
+
+@contextlib.asynccontextmanager
+async def loopback(handler: Handler) -> AsyncIterator[str]:
+    """Serve ``handler`` (one call per connection) on a free loopback port; yields
+    ``http://127.0.0.1:<port>``."""
+    listener = await anyio.create_tcp_listener(local_host="127.0.0.1")
+    port = listener.extra(anyio.abc.SocketAttribute.local_port)
+    async with listener, anyio.create_task_group() as tg:
+        tg.start_soon(listener.serve, handler)
+        try:
+            yield f"http://127.0.0.1:{port}"
+        finally:
+            tg.cancel_scope.cancel()
+
+
+async def read_request(stream: anyio.abc.SocketStream) -> tuple[list[str], bytes]:
+    """One HTTP/1.1 request off ``stream``: its head lines and its body."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        data += await stream.receive()
+    head, _, body = data.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    length = next(
+        (int(x.split(":")[1]) for x in lines if x.lower().startswith("content-length")), 0
+    )
+    while len(body) < length:
+        body += await stream.receive()
+    return lines, body
+
+
+async def answer(
+    stream: anyio.abc.SocketStream,
+    body: bytes,
+    *,
+    status: str = "200 OK",
+    headers: dict[str, str] | None = None,
+) -> None:
+    """Send one JSON response and mark the connection closed; a client that hung up
+    early (what a body cap does) is not an error."""
+    lines = [f"HTTP/1.1 {status}", "Content-Type: application/json", "Connection: close"]
+    lines += [f"{k}: {v}" for k, v in (headers or {}).items()]
+    lines.append(f"Content-Length: {len(body)}")
+    with contextlib.suppress(anyio.BrokenResourceError, anyio.ClosedResourceError):
+        await stream.send(("\r\n".join(lines) + "\r\n\r\n").encode() + body)
+
+
+def client_at(base: str, **options: Any) -> SmartcarClient:
+    """A client whose token endpoint and both APIs are under ``base``."""
+    return SmartcarClient(
+        client_id=options.pop("client_id", "client_hardening"),
+        client_secret=options.pop("client_secret", "hardening-secret"),
+        token_url=f"{base}/oauth2/token",
+        vehicle_api_url=f"{base}/v3",
+        management_api_url=f"{base}/management/v3",
+        **options,
+    )

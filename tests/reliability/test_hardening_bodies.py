@@ -9,17 +9,15 @@ measured by hand (see docs/reliability.md).
 
 from __future__ import annotations
 
-import contextlib
 import gzip
 import json
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Callable
 
 import anyio
 import anyio.abc
 import httpx
 import pytest
-from reliability_support import TIMEOUT
+from reliability_support import TIMEOUT, answer, client_at, loopback, read_request
 
 from smartcar_async import APIResponseError, NotFoundError, SmartcarClient
 from smartcar_async._aiohttp_transport import AiohttpTransport
@@ -48,42 +46,13 @@ def _answer(path: str) -> tuple[str, dict[str, str], bytes]:
 
 async def _serve_one(stream: anyio.abc.SocketStream) -> None:
     async with stream:
-        head = b""
-        while b"\r\n\r\n" not in head:
-            chunk = await stream.receive()
-            head += chunk
-        path = head.split(b" ", 2)[1].decode()
-        status, headers, body = _answer(path)
-        lines = [f"HTTP/1.1 {status}", "Content-Type: application/json", "Connection: close"]
-        lines += [f"{k}: {v}" for k, v in headers.items()]
-        lines.append(f"Content-Length: {len(body)}")
-        # The client may stop reading and hang up: that is what the cap is for.
-        with contextlib.suppress(anyio.BrokenResourceError, anyio.ClosedResourceError):
-            await stream.send(("\r\n".join(lines) + "\r\n\r\n").encode() + body)
-
-
-@asynccontextmanager
-async def server() -> AsyncIterator[str]:
-    listener = await anyio.create_tcp_listener(local_host="127.0.0.1")
-    port = listener.extra(anyio.abc.SocketAttribute.local_port)
-    async with listener, anyio.create_task_group() as tg:
-        tg.start_soon(listener.serve, _serve_one)
-        try:
-            yield f"http://127.0.0.1:{port}"
-        finally:
-            tg.cancel_scope.cancel()
+        lines, _ = await read_request(stream)
+        status, headers, body = _answer(lines[0].split(" ")[1])
+        await answer(stream, body, status=status, headers=headers)
 
 
 def _client(base: str, **options: object) -> SmartcarClient:
-    return SmartcarClient(
-        client_id="client_hardening",
-        client_secret="s",
-        token_url=f"{base}/oauth2/token",
-        vehicle_api_url=f"{base}/v3",
-        management_api_url=f"{base}/management/v3",
-        max_response_size=CAP,
-        **options,  # type: ignore[arg-type]
-    )
+    return client_at(base, max_response_size=CAP, **options)
 
 
 Factory = Callable[[], dict[str, object]]
@@ -103,7 +72,7 @@ CASES = [
 @pytest.mark.parametrize(("kind", "anyio_backend"), CASES)
 @pytest.mark.parametrize("path", ["/vehicles/plain", "/vehicles/gzip"])
 async def test_a_body_past_the_cap_is_an_api_response_error(kind: str, path: str) -> None:
-    async with server() as base:
+    async with loopback(_serve_one) as base:
         options = TRANSPORTS[kind]()
         async with _client(base, **options) as client:
             with anyio.fail_after(TIMEOUT):
@@ -119,7 +88,7 @@ async def test_a_body_past_the_cap_is_an_api_response_error(kind: str, path: str
 
 @pytest.mark.parametrize(("kind", "anyio_backend"), CASES)
 async def test_an_error_body_past_the_cap_is_capped_too(kind: str) -> None:
-    async with server() as base:
+    async with loopback(_serve_one) as base:
         options = TRANSPORTS[kind]()
         async with _client(base, **options) as client:
             with anyio.fail_after(TIMEOUT), pytest.raises(APIResponseError) as caught:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import anyio
@@ -21,9 +20,11 @@ from reliability_support import TIMEOUT
 from smartcar_async import AccessToken, SmartcarClient, TokenError
 
 sys.path.insert(0, str(Path(__file__).parent.parent / "contrib"))
-from redis_support import RedisServer, redis_server_binary
+from redis_support import cache, redis_server
 
 redis_store = pytest.importorskip("smartcar_async.contrib.redis")
+
+__all__ = ["cache", "redis_server"]  # the fixtures this module uses, shared with tests/contrib
 
 pytestmark = [pytest.mark.anyio, pytest.mark.redis]
 
@@ -33,25 +34,6 @@ TOKEN_URL = "https://iam.example.test/oauth2/token"
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
-
-
-@pytest.fixture
-def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
-    server = RedisServer(redis_server_binary(), tmp_path)
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
-@pytest.fixture
-async def cache(redis_server: RedisServer) -> AsyncIterator[object]:
-    client = redis_server.client()
-    try:
-        yield client
-    finally:
-        await client.aclose()
 
 
 async def test_an_absurd_expires_in_releases_the_lease_for_every_process(cache: object) -> None:

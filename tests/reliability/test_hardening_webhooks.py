@@ -1,4 +1,5 @@
-"""Hardening, webhooks: the VERIFY challenge is no signing oracle (issue 15, item 1)."""
+"""Hardening, webhooks (issue 15): the VERIFY challenge is no signing oracle (item 1),
+and a captured delivery cannot be replayed once de-duplication forgot it (item 10)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from reliability_support import TIMEOUT
 from smartcar_async import WebhookPayloadError
 from smartcar_async.webhooks import (
     MAX_CHALLENGE_LENGTH,
+    RECOMMENDED_MAX_DELIVERY_AGE,
     WebhookReceiver,
     challenge_response,
     parse_event,
@@ -123,3 +125,103 @@ async def test_the_receiver_still_answers_a_genuine_verify() -> None:
         result = await receiver.handle(unsigned_verify(challenge), {})
     assert result.status == 200
     assert result.body == challenge_response(challenge, AMT)
+
+
+# ----------------------------------------------------------------- item 10: replays
+
+NOW = 1_790_000_000.0  # the receiver's wall clock in these tests (Unix seconds)
+
+
+def signed_state(event_id: str, delivered_at: float | None) -> tuple[bytes, dict[str, str]]:
+    import hashlib
+    import hmac
+
+    meta: dict[str, object] = {"version": "4.0", "mode": "LIVE", "deliveryId": "d"}
+    if delivered_at is not None:
+        meta["deliveredAt"] = int(delivered_at * 1000)
+    body = json.dumps(
+        {
+            "eventId": event_id,
+            "eventType": "VEHICLE_STATE",
+            "vehicleId": "v-1",
+            "data": {"triggers": [{"code": "FIRST_DELIVERY"}], "signals": []},
+            "meta": meta,
+        }
+    ).encode()
+    return body, {"SC-Signature": hmac.new(AMT.encode(), body, hashlib.sha256).hexdigest()}
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.events: list[object] = []
+
+    async def __call__(self, event: object) -> None:
+        self.events.append(event)
+
+
+@pytest.mark.anyio
+async def test_a_replay_after_the_dedupe_memory_forgot_it_is_refused() -> None:
+    recorder = Recorder()
+    receiver = WebhookReceiver(
+        AMT,
+        recorder,
+        dedupe_capacity=1,  # the memory forgets after one newer event
+        max_delivery_age=RECOMMENDED_MAX_DELIVERY_AGE,
+        wall_clock=lambda: now,
+    )
+    now = NOW
+    captured = signed_state("evt-1", delivered_at=NOW)
+    with anyio.fail_after(TIMEOUT):
+        assert (await receiver.handle(*captured)).status == 200
+        assert (await receiver.handle(*signed_state("evt-2", delivered_at=NOW))).status == 200
+        now = NOW + 3600  # an hour later the attacker replays the captured delivery
+        replay = await receiver.handle(*captured)
+    assert replay.status == 400
+    assert "replay" in replay.body["error"]
+    assert len(recorder.events) == 2  # the callback never saw the replay
+
+
+@pytest.mark.parametrize(
+    ("offset", "status"),
+    [
+        (0, 200),
+        (175 + 15, 200),  # the last retry, at its 15 s timeout
+        (RECOMMENDED_MAX_DELIVERY_AGE, 200),
+        (-60, 200),  # our clock a minute behind Smartcar's
+        (RECOMMENDED_MAX_DELIVERY_AGE + 1, 400),
+        (-(RECOMMENDED_MAX_DELIVERY_AGE + 1), 400),  # from the future
+    ],
+)
+@pytest.mark.anyio
+async def test_the_recommended_tolerance_survives_the_retry_schedule(
+    offset: float, status: int
+) -> None:
+    receiver = WebhookReceiver(
+        AMT,
+        Recorder(),
+        max_delivery_age=RECOMMENDED_MAX_DELIVERY_AGE,
+        wall_clock=lambda: NOW + offset,
+    )
+    with anyio.fail_after(TIMEOUT):
+        result = await receiver.handle(*signed_state("evt-1", delivered_at=NOW))
+    assert result.status == status
+
+
+@pytest.mark.anyio
+async def test_freshness_is_off_unless_asked_for_and_ignores_missing_timestamps() -> None:
+    old = signed_state("evt-1", delivered_at=NOW - 10 * 86400)
+    unstamped = signed_state("evt-2", delivered_at=None)
+    default = WebhookReceiver(AMT, Recorder(), wall_clock=lambda: NOW)
+    strict = WebhookReceiver(AMT, Recorder(), max_delivery_age=60, wall_clock=lambda: NOW)
+    with anyio.fail_after(TIMEOUT):
+        assert (await default.handle(*old)).status == 200
+        assert (await strict.handle(*unstamped)).status == 200
+        assert (await strict.handle(*old)).status == 400
+
+
+@pytest.mark.parametrize("bad", [0, -1, float("inf"), float("nan")])
+def test_a_nonsense_tolerance_is_a_configuration_error(bad: float) -> None:
+    from smartcar_async import ConfigurationError
+
+    with pytest.raises(ConfigurationError):
+        WebhookReceiver(AMT, Recorder(), max_delivery_age=bad)

@@ -1,0 +1,178 @@
+"""Hardening, closing (issue 15, item 11): `aclose` with calls in flight, and a client
+reused by a second ``asyncio.run``/``trio.run``, both end in `ClientStateError` with
+nothing left open.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import gc
+import json
+import os
+import threading
+import warnings
+from collections.abc import Callable, Coroutine, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import anyio
+import httpx
+import pytest
+import trio
+from reliability_support import EXACT_RETRY, SIGNALS, TIMEOUT, RecordingClock, autojump, bev
+
+from smartcar_async import ClientStateError, SmartcarClient, SmartcarError
+from smartcar_async.testing import Fault, SmartcarEmulator
+
+
+class Held(httpx.AsyncBaseTransport):
+    """The emulator, holding every API answer until ``release`` is set."""
+
+    def __init__(self, emulator: SmartcarEmulator) -> None:
+        self._inner = emulator.transport()
+        self.release = anyio.Event()
+        self.waiting = 0
+        self.closed = False
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if not request.url.path.endswith("/oauth2/token"):
+            self.waiting += 1
+            await self.release.wait()
+        return await self._inner.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        self.closed = True
+
+
+@pytest.mark.anyio
+async def test_aclose_with_reads_in_flight_ends_each_in_a_client_state_error() -> None:
+    emulator = SmartcarEmulator(vehicles=0, seed=15)
+    car = bev(emulator)
+    # Every read answers 503 once: each would retry after aclose() unless stopped.
+    emulator.add_fault(Fault.status(503), route=SIGNALS, times=50)
+    clock = RecordingClock()
+    held = Held(emulator)
+    kwargs = emulator.client_kwargs()
+    kwargs["transport"] = held
+    client = SmartcarClient(**kwargs, clock=clock, retry=EXACT_RETRY)
+    outcomes: list[BaseException | None] = []
+
+    async def read() -> None:
+        try:
+            await client.vehicles.signals(car.vehicle_id, user_id=car.user_id)
+        except Exception as exc:  # recorded: the test says which kinds may occur
+            outcomes.append(exc)
+        else:
+            outcomes.append(None)
+
+    with anyio.fail_after(TIMEOUT):
+        await client.tokens.get()
+        async with autojump(clock), anyio.create_task_group() as tg:
+            for _ in range(50):
+                tg.start_soon(read)
+            await anyio.wait_all_tasks_blocked()
+            assert held.waiting == 50
+            await client.aclose()
+            held.release.set()
+    assert len(outcomes) == 50
+    assert all(isinstance(o, ClientStateError) for o in outcomes), {type(o) for o in outcomes}
+    assert held.closed
+    assert emulator.stats.requests[SIGNALS] == 50  # no retry was sent after the close
+    with pytest.raises(ClientStateError, match="closed"):
+        await client.vehicles.signals(car.vehicle_id, user_id=car.user_id)
+
+
+# ---------------------------------------------------------------- a second event loop
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def _answer(self, body: dict[str, Any]) -> None:
+        data = json.dumps(body).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        self._answer({"access_token": "tok", "expires_in": 3600})
+
+    def do_GET(self) -> None:
+        self._answer({"id": "v"})
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def threaded_server() -> Iterator[str]:
+    """A server on its own thread: it outlives both event loops of a test."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(TIMEOUT)
+
+
+def _sockets() -> int:
+    count = 0
+    for fd in os.listdir("/proc/self/fd"):
+        # The listing's own descriptor is gone by the time it is read.
+        with contextlib.suppress(OSError):
+            count += os.readlink(f"/proc/self/fd/{fd}").startswith("socket:")
+    return count
+
+
+Runner = Callable[[Callable[[], Coroutine[Any, Any, None]]], None]
+RUNNERS: dict[str, Runner] = {"asyncio": lambda main: asyncio.run(main()), "trio": trio.run}
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="counts sockets in /proc")
+@pytest.mark.parametrize("backend", sorted(RUNNERS))
+def test_a_second_event_loop_gets_a_client_state_error_and_no_socket_stays_open(
+    backend: str, threaded_server: str
+) -> None:
+    run = RUNNERS[backend]
+    base = threaded_server
+    before = _sockets()
+    client = SmartcarClient(
+        client_id="client_hardening",
+        client_secret="s",
+        token_url=f"{base}/oauth2/token",
+        vehicle_api_url=f"{base}/v3",
+        management_api_url=f"{base}/management/v3",
+    )
+    seen: list[BaseException] = []
+
+    async def first() -> None:
+        response, _ = await client.request("GET", "vehicle", "/vehicles/v")
+        assert response.json() == {"id": "v"}
+        # The careless part: the loop ends without aclose().
+
+    async def second() -> None:
+        try:
+            async with client:
+                await client.request("GET", "vehicle", "/vehicles/v")
+        except BaseException as exc:
+            seen.append(exc)
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        run(first)
+        run(second)
+        gc.collect()
+    assert len(seen) == 1
+    assert isinstance(seen[0], ClientStateError)
+    assert isinstance(seen[0], SmartcarError)
+    assert "another event loop" in str(seen[0])
+    assert client.is_closed
+    assert _sockets() == before
+    assert [w for w in caught if issubclass(w.category, ResourceWarning)] == []
