@@ -20,6 +20,8 @@ SCENARIOS = {
     "parse_cost": "bench.parse_cost:main",
     "fanout": "bench.fanout:main",
     "http2": "bench.http2:main",
+    "per_call": "bench.per_call:main",
+    "fleet": "bench.fleet:main",
     "all": "bench.all:main",
 }
 

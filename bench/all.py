@@ -28,10 +28,12 @@ __all__ = ["ORDER", "main", "throughput_targets"]
 #: Scenario -> extra arguments for the smoke run (beyond ``--quick``).
 ORDER: dict[str, list[str]] = {
     "parse_cost": [],
+    "per_call": [],
     "token_storm": [],
     "fanout": [],
     "reads": ["--concurrency", "50"],
     "http2": [],
+    "fleet": [],
     "throughput": [],
 }
 

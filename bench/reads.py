@@ -95,6 +95,11 @@ async def _drive(one: Any, calls: int, concurrency: int, latencies: list[float])
     return errors
 
 
+def _pool_for(concurrency: int) -> int:
+    """Connections for a raw client: the common 512, or more if more calls are in flight."""
+    return max(MAX_CONNECTIONS, concurrency)
+
+
 def _ssl_context(ca: str | None) -> ssl.SSLContext | None:
     return None if ca is None else ssl.create_default_context(cafile=ca)
 
@@ -119,10 +124,10 @@ def sdk_client(base: str, ca: str | None = None, **kwargs: Any) -> Any:
 
 
 async def _run_sdk(
-    base: str, ca: str | None, calls: int, concurrency: int, timer: h.Timer
+    base: str, ca: str | None, calls: int, concurrency: int, timer: h.Timer, **options: Any
 ) -> tuple[list[float], int]:
     latencies: list[float] = []
-    async with sdk_client(base, ca) as client:
+    async with sdk_client(base, ca, **options) as client:
 
         async def one() -> None:
             await client.vehicles.signals(h.VEHICLE_ID, user_id=h.USER_ID)
@@ -132,6 +137,20 @@ async def _run_sdk(
         errors = await _drive(one, calls, concurrency, latencies)
         timer.stop()
     return latencies, errors
+
+
+async def _run_sdk_aiohttp(
+    base: str, ca: str | None, calls: int, concurrency: int, timer: h.Timer
+) -> tuple[list[float], int]:
+    import httpx
+
+    from smartcar_async.transports import AiohttpTransport
+
+    # The documented setting for a large fan-out: as many connections as calls in flight.
+    size = _pool_for(concurrency)
+    limits = httpx.Limits(max_connections=size, max_keepalive_connections=size)
+    transport = AiohttpTransport(limits=limits, verify=_ssl_context(ca) or True)
+    return await _run_sdk(base, ca, calls, concurrency, timer, transport=transport)
 
 
 async def _run_sdk_fanout(
@@ -171,7 +190,7 @@ async def _run_aiohttp(
     headers = {"Authorization": f"Bearer {TOKEN}", "sc-user-id": h.USER_ID}
     latencies: list[float] = []
     connector = aiohttp.TCPConnector(
-        limit=MAX_CONNECTIONS, limit_per_host=0, ssl=_ssl_context(ca) or True
+        limit=_pool_for(concurrency), limit_per_host=0, ssl=_ssl_context(ca) or True
     )
     async with aiohttp.ClientSession(connector=connector, headers=headers) as session:
 
@@ -197,7 +216,7 @@ async def _run_httpx(
     url = f"{base}/v3/vehicles/{h.VEHICLE_ID}/signals"
     headers = {"Authorization": f"Bearer {TOKEN}", "sc-user-id": h.USER_ID}
     limits = httpx.Limits(
-        max_connections=MAX_CONNECTIONS, max_keepalive_connections=MAX_CONNECTIONS
+        max_connections=_pool_for(concurrency), max_keepalive_connections=_pool_for(concurrency)
     )
     latencies: list[float] = []
     verify = _ssl_context(ca) or True
@@ -263,6 +282,7 @@ def run_child(
         runner = {
             "sdk": _run_sdk,
             "sdk-fanout": _run_sdk_fanout,
+            "sdk-aiohttp": _run_sdk_aiohttp,
             "aiohttp": _run_aiohttp,
             "httpx": _run_httpx,
         }[client]

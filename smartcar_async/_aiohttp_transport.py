@@ -213,6 +213,11 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         """Requests holding a connection slot: sent, and their response not yet closed."""
         return self._in_flight
 
+    @property
+    def max_connections(self) -> int | None:
+        """The connection limit (None: unlimited)."""
+        return self._limits.max_connections
+
     def _session_here(self) -> aiohttp.ClientSession:
         try:
             loop = asyncio.get_running_loop()

@@ -43,6 +43,7 @@ from ._errors import (
     SmartcarError,
     error_from_response,
 )
+from ._http import ApiHttpClient
 from ._logging import logger, setup_from_environment
 from ._pacing import PacingMiddleware, RateLimiter
 from ._paths import user_id_header
@@ -56,6 +57,7 @@ from ._pipeline import (
     ThrottleMiddleware,
     build_chain,
 )
+from ._pool import PoolSizer
 from ._raw import RawResponse
 from ._redact import redact
 from ._retry import RetryPolicy
@@ -135,6 +137,7 @@ class _Shared:
     vehicle_api_url: str
     management_api_url: str
     token_url: str
+    pool: PoolSizer
     max_response_size: int
     loop: object | None = None
     closed: bool = False
@@ -183,7 +186,9 @@ class SmartcarClient:
         middleware: your own middleware, outermost first (tracing, metrics...).
         token_store: where the application token is kept; in memory by default.
         clock: the time source (tests pass a `VirtualClock`).
-        limits: connection pool limits for the SDK's own HTTP client.
+        limits: connection pool limits for the SDK's own HTTP client. Left at the
+            default, the pool grows when a `fan_out` asks for more concurrency than it
+            has; set, it stays as set (a larger fan-out warns once).
         verify: TLS verification for the SDK's own HTTP client: True (the system's
             trust store), an `ssl.SSLContext` or a CA bundle path. Never turn it off
             against the real API.
@@ -266,7 +271,9 @@ class SmartcarClient:
                 "proxy= and trust_env= configure the SDK's own HTTP client: with "
                 "http_client= or transport=, set the proxy on those instead"
             )
+        pool = PoolSizer(None, growable=False)  # a user's http_client: theirs to size
         if http_client is None:
+            pool = PoolSizer(transport, growable=False)
             if transport is None:
                 transport, mounts = _transports(
                     (token_url, vehicle_api_url, management_api_url),
@@ -274,9 +281,13 @@ class SmartcarClient:
                     trust_env=trust_env,
                     build=lambda p: default_transport(limits, verify=verify, http2=http2, proxy=p),
                 )
+                # The SDK chose this pool's size, so a larger fan-out may grow it; with a
+                # mount per host (proxies) calls may not use this one: left alone then.
+                if not mounts:
+                    pool = PoolSizer(transport, growable=limits is DEFAULT_LIMITS)
             else:
                 mounts = {}
-            http_client = httpx.AsyncClient(
+            http_client = ApiHttpClient(
                 transport=transport,
                 mounts=mounts,
                 timeout=timeout,
@@ -301,6 +312,7 @@ class SmartcarClient:
             vehicle_api_url=vehicle_api_url,
             management_api_url=management_api_url,
             token_url=token_url,
+            pool=pool,
             max_response_size=max_response_size,
         )
         self._setup(
@@ -331,13 +343,17 @@ class SmartcarClient:
         self._retry = retry
         self._middleware = middleware
         self._derived = derived
-        self._headers = {
-            "Accept": "application/json",
-            # Sent on every call, GETs included: one integration found GETs without it
-            # answered VEHICLE_NOT_FOUND.
-            "Content-Type": "application/json",
-            "User-Agent": _USER_AGENT,
-        }
+        # An httpx.Headers, built once: httpx merges it into the client's own headers by
+        # copying its list, where a dict would be normalised again on every call.
+        self._headers = httpx.Headers(
+            {
+                "Accept": "application/json",
+                # Sent on every call, GETs included: one integration found GETs without it
+                # answered VEHICLE_NOT_FOUND.
+                "Content-Type": "application/json",
+                "User-Agent": _USER_AGENT,
+            }
+        )
         self._base_urls = {
             "vehicle": shared.vehicle_api_url,
             "management": shared.management_api_url,
@@ -471,7 +487,7 @@ class SmartcarClient:
         """
         from ._fanout import FanOut
 
-        return FanOut(
+        fan_out = FanOut(
             targets,
             fn,
             concurrency=concurrency,
@@ -482,6 +498,8 @@ class SmartcarClient:
             max_rate_limit_retries=max_rate_limit_retries,
             max_rate_limit_wait=max_rate_limit_wait,
         )
+        self._shared.pool.fit(concurrency)
+        return fan_out
 
     def vehicle(self, vehicle_id: str, *, user_id: str) -> VehicleHandle:
         """A handle on one vehicle, for the user who connected it.
@@ -575,6 +593,11 @@ class SmartcarClient:
                 raise ClientStateError(_CLOSED) from exc
             raise
         await read_capped(response, shared.max_response_size)
+        # The body is read and the stream closed. httpx's spent stream points back at
+        # the response (a reference cycle), so without this every response, its body
+        # and the request would wait for the cyclic garbage collector instead of going
+        # as soon as the call is done: under fan-out, megabytes of dead bodies.
+        response.stream = httpx.ByteStream(response.content)
         if logger.isEnabledFor(logging.DEBUG):
             logger.debug(
                 "%s %s -> %d request_id=%s",
@@ -634,11 +657,12 @@ class SmartcarClient:
             await self._adopt_loop()
         self._check_loop()
         headers = self._headers
-        if user_id is not None:
-            user_id_header(user_id)
-            headers = {**headers, "sc-user-id": user_id}
-        if command or units:
-            headers = {**headers, "sc-unit-system": self._unit_system}
+        if user_id is not None or command or units:
+            headers = headers.copy()  # the client's own stays as built
+            if user_id is not None:
+                headers["sc-user-id"] = user_id_header(user_id)
+            if command or units:
+                headers["sc-unit-system"] = self._unit_system
         if timeout is None:
             timeout = self._command_timeout if command else self._timeout
         if not isinstance(timeout, httpx.Timeout):  # a float or tuple, as httpx accepts

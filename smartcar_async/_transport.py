@@ -152,6 +152,13 @@ def _ssl_context(verify: ssl.SSLContext | str | bool, cert: CertTypes | None) ->
     return ctx
 
 
+def _balanced(total: int, size: int) -> list[int]:
+    """``total`` connections as shard capacities of at most ``size``, differing by <= 1."""
+    shards = -(-total // size)
+    base, extra = divmod(total, shards)
+    return [base + 1] * extra + [base] * (shards - extra)
+
+
 class _Shard:
     __slots__ = ("capacity", "free", "transport")
 
@@ -261,16 +268,14 @@ class ShardedTransport(httpx.AsyncBaseTransport):
 
         self._factory = shard_factory
         self._limits = limits
-        # The plan: shard capacities differ by at most one, so the total is exact.
-        if max_connections is None:
-            self._size = shard_size
-            self._planned: int | None = None
-            self._base, self._extra = shard_size, 0
-        else:
-            self._size = min(shard_size, max_connections)
-            planned = -(-max_connections // self._size)
-            self._planned = planned
-            self._base, self._extra = divmod(max_connections, planned)
+        self._size = shard_size if max_connections is None else min(shard_size, max_connections)
+        # The capacities of the shards still to create, in order (None: no total limit,
+        # shards of ``shard_size`` are added as needed). A plan's capacities differ by at
+        # most one, so the total is exact.
+        self._plan: deque[int] | None = None
+        if max_connections is not None:
+            self._plan = deque(_balanced(max_connections, self._size))
+        self._planned_shards = 0 if self._plan is None else len(self._plan)
         self._shards: list[_Shard] = []
         # _buckets[f] holds the shards with exactly f free slots, in the order they got
         # there; _max_free is the highest non-empty bucket. Both make picking O(1).
@@ -290,14 +295,44 @@ class ShardedTransport(httpx.AsyncBaseTransport):
         """Shards created so far (they are created on first need)."""
         return len(self._shards)
 
+    @property
+    def max_connections(self) -> int | None:
+        """The total connection limit across shards (None: unlimited)."""
+        return self._limits.max_connections
+
+    def grow(self, max_connections: int) -> None:
+        """Raise the total connection limit to ``max_connections`` (it never shrinks).
+
+        New shards of at most ``shard_size`` connections are planned for the difference
+        and created when needed; existing shards and their connections stay as they are.
+        `SmartcarClient.fan_out` calls this when a fan-out asks for more concurrency
+        than the SDK's own pool has.
+
+        Examples:
+            >>> transport = ShardedTransport(limits=httpx.Limits(max_connections=512))
+            >>> transport.grow(2000)
+            >>> transport.max_connections
+            2000
+        """
+        current = self._limits.max_connections
+        if current is None or max_connections <= current or self._plan is None:
+            return
+        self._plan.extend(_balanced(max_connections - current, self._size))
+        self._planned_shards = len(self._shards) + len(self._plan)
+        keepalive = self._limits.max_keepalive_connections
+        if keepalive is not None and keepalive >= current:
+            keepalive = max_connections  # every connection was kept alive: still so
+        self._limits = httpx.Limits(
+            max_connections=max_connections,
+            max_keepalive_connections=keepalive,
+            keepalive_expiry=self._limits.keepalive_expiry,
+        )
+
     def _next_capacity(self) -> int:
         """Capacity of the next shard to create, or 0 if the plan is complete."""
-        created = len(self._shards)
-        if self._planned is None:
+        if self._plan is None:
             return self._size
-        if created >= self._planned:
-            return 0
-        return self._base + 1 if created < self._extra else self._base
+        return self._plan[0] if self._plan else 0
 
     def _take_nowait(self) -> _Shard | None:
         free = self._max_free
@@ -305,7 +340,9 @@ class ShardedTransport(httpx.AsyncBaseTransport):
         # With a total limit, an uncreated shard is emptier than any existing one, so
         # it is created as soon as that helps; without one, only when all are full
         # (else there would be as many shards as requests ever in flight at once).
-        if capacity > free and (self._planned is not None or free == 0):
+        if capacity > free and (self._plan is not None or free == 0):
+            if self._plan:
+                self._plan.popleft()
             shard = _Shard(self._factory(self._shard_limits(capacity)), capacity)
             self._shards.append(shard)
             self._buckets[capacity][shard] = None
@@ -339,7 +376,7 @@ class ShardedTransport(httpx.AsyncBaseTransport):
     def _shard_limits(self, capacity: int) -> httpx.Limits:
         keepalive = self._limits.max_keepalive_connections
         if keepalive is not None:
-            shards = self._planned or 1
+            shards = self._planned_shards or 1
             keepalive = min(capacity, -(-keepalive // shards))
         return httpx.Limits(
             max_connections=capacity,

@@ -25,7 +25,7 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-def run_bench(out: Path, *args: str, timeout: float = 60.0) -> dict[str, Any]:
+def run_bench(out: Path, *args: str, timeout: float = 120.0) -> dict[str, Any]:
     """Run ``python -m bench <args> --out <out>``; return the JSON it wrote."""
     scenario = args[0]
     result = subprocess.run(
@@ -132,3 +132,38 @@ def test_fanout(tmp_path: Path) -> None:
         assert is_number(row["small_peak_kib"])
         assert is_number(row["large_peak_kib"])
     assert all(isinstance(t["met"], bool) for t in payload["targets"])
+
+
+def test_per_call(tmp_path: Path) -> None:
+    payload = run_bench(tmp_path, "per_call", "--quick", "--calls", "20", "--rounds", "1")
+    variants = {r["variant"] for r in payload["rows"]}
+    assert {"httpx + json.loads", "sdk", "sdk, json.loads", "sdk + read all"} <= variants
+    for row in payload["rows"]:
+        assert is_number(row["cpu_us_per_call"])
+    assert {t["target"] for t in payload["targets"]}
+
+
+def test_fleet(tmp_path: Path) -> None:
+    payload = run_bench(
+        tmp_path,
+        "fleet",
+        "--quick",
+        "--scenarios",
+        "500@200ms",
+        "--clients",
+        "sdk,sdk-fanout,aiohttp",
+        timeout=240,
+    )
+    rows = {r["client"]: r for r in payload["rows"]}
+    assert set(rows) == {"sdk", "sdk-fanout", "aiohttp"}
+    for row in rows.values():
+        assert row["error"] is None, row["error"]
+        assert row["errors"] == 0
+        assert is_number(row["rps"])
+        assert is_number(row["peak_rss_mb"])
+    assert rows["aiohttp"]["vs_aiohttp"] == 1.0
+    memory = {m["client"]: m for m in payload["memory"]}
+    assert set(memory) == {"sdk", "aiohttp"}
+    for m in memory.values():
+        assert is_number(m["peak_kib_per_call"])
+    assert payload["memory_table"].startswith("|")

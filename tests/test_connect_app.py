@@ -123,3 +123,34 @@ def test_missing_settings_are_a_configuration_error(monkeypatch: pytest.MonkeyPa
         connect_app.create_app(
             connect={"client_id": "a", "redirect_uri": "http://localhost/cb"},
         )
+
+
+async def test_configured_only_by_the_environment_emulator_serve_prints(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # As a user runs it: every setting from the variables `emulator serve` exports.
+    from smartcar_async.cli._serve import emulator_environment
+
+    emulator = SmartcarEmulator(vehicles=2, seed=5)
+    with anyio.fail_after(30):
+        async with emulator.serve() as base_url:
+            for name, value in emulator_environment(emulator, base_url).items():
+                monkeypatch.setenv(name, value)
+            monkeypatch.setenv("SESSION_SECRET", "from-the-environment")
+            app = connect_app.create_app()
+            async with (
+                app.router.lifespan_context(app),
+                httpx.AsyncClient(
+                    # The app answers at its registered redirect URI's origin; Connect
+                    # is the served emulator, reached over loopback.
+                    transport=httpx.ASGITransport(app=app),
+                    mounts={base_url: httpx.AsyncHTTPTransport()},
+                    base_url="http://localhost:8000",
+                    follow_redirects=True,
+                ) as client,
+            ):
+                response = await client.get("/connect")
+    assert response.status_code == 200, response.text
+    (record,) = emulator.consents
+    assert response.json()["user_id"] == record.user_id
+    assert str(response.history[1].url).startswith(f"{base_url}/oauth/authorize?")

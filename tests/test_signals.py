@@ -1124,3 +1124,98 @@ def test_signals_package_exports_every_public_name_it_declares() -> None:
     for name in package.__all__:
         assert getattr(package, name) is not None, name
         assert not name.startswith("_")
+
+
+# -- laziness: a Signal is built on first access, once ------------------------------
+
+
+def _counting_builds(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    from smartcar_async.signals import _parse
+
+    built: list[str] = []
+    real = _parse.parse_one
+
+    def counting(obj: object, cache: Any = None) -> Signal:
+        signal = real(obj, cache)
+        built.append(signal.code)
+        return signal
+
+    monkeypatch.setattr(_parse, "parse_one", counting)
+    return built
+
+
+def _lazy_payload() -> list[dict[str, Any]]:
+    return [
+        resource(STATE_OF_CHARGE, {"unit": "percent", "value": 80}),
+        resource(RANGE, {"unit": "km", "value": 300, "additionalValues": []}),
+        resource(IS_LOCKED, {"value": True}),
+        resource(ODOMETER, {"unit": "km", "value": 1000}),
+        resource("closure-doors", {"values": []}),
+    ]
+
+
+def test_a_signal_is_built_on_first_access_and_only_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    built = _counting_builds(monkeypatch)
+    signals = parse_signals(_lazy_payload())
+    # Parsing checks every entry but builds nothing; nor do the keys, len, in, repr.
+    assert list(signals) == [STATE_OF_CHARGE, RANGE, IS_LOCKED, ODOMETER, "closure-doors"]
+    assert len(signals) == 5
+    assert IS_LOCKED in signals
+    assert "nope" not in signals
+    assert signals.get("nope") is None
+    assert "Signals([" in repr(signals)
+    assert built == []
+
+    first = signals.get(STATE_OF_CHARGE)
+    assert isinstance(first, Signal)
+    assert signals[STATE_OF_CHARGE] is first
+    assert signals.value(STATE_OF_CHARGE) == 80
+    assert built == [STATE_OF_CHARGE]
+
+    assert [s.code for s in signals.by_group("closure")] == [IS_LOCKED, "closure-doors"]
+    assert signals.by_group("closure")[0] is signals[IS_LOCKED]
+    assert built == [STATE_OF_CHARGE, IS_LOCKED, "closure-doors"]
+
+    # Iterating values builds the rest, each once.
+    assert all(isinstance(s, Signal) for s in signals.values())
+    assert list(signals.values()) == [signals[code] for code in signals]
+    assert sorted(built) == sorted(signals)
+
+
+def test_lazy_signals_equal_the_eager_ones_with_the_same_types() -> None:
+    payload = {"data": _lazy_payload(), "included": {"vehicle": {"id": "v", "make": "TESLA"}}}
+    lazy = parse_signals(payload)
+    eager = Signals(
+        [parse_signal(item) for item in payload["data"]], vehicle=lazy.vehicle, raw=payload
+    )
+    assert lazy == eager
+    assert eager == lazy
+    assert dict(lazy.items()) == dict(eager.items())
+    assert [type(s.body) for s in lazy.values()] == [type(s.body) for s in eager.values()]
+    assert lazy.by_group("TractionBattery") == eager.by_group("TractionBattery")
+    assert lazy.value(RANGE) == eager.value(RANGE) == 300
+    # Unequal once any signal differs, built or not.
+    changed = copy.deepcopy(payload)
+    changed["data"][3]["attributes"]["body"]["value"] = 1001
+    assert parse_signals(changed) != lazy
+
+
+def test_a_repeated_code_keeps_its_first_place_and_its_last_reading() -> None:
+    payload = [
+        resource(IS_LOCKED, {"value": True}),
+        resource(ODOMETER, {"unit": "km", "value": 1}),
+        resource(IS_LOCKED, {"value": False}),
+    ]
+    signals = parse_signals(payload)
+    assert list(signals) == [IS_LOCKED, ODOMETER]
+    assert signals.value(IS_LOCKED) is False
+    eager = Signals([parse_signal(item) for item in payload])
+    assert list(eager) == list(signals)
+    assert eager == signals
+
+
+def test_an_entry_that_is_no_signal_still_fails_the_parse_at_once() -> None:
+    with pytest.raises(APIResponseError, match=r"data\[1\]: not a signal"):
+        parse_signals([resource(IS_LOCKED, {"value": True}), {"type": "vehicle", "id": "x"}])
+    with pytest.raises(APIResponseError, match=r"data\[0\]: not a signal"):
+        parse_signals([42])

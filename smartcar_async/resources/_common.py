@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from .._errors import APIResponseError
+from .._json import loads
 from .._pagination import Page, parse_page
 from .._paths import path_segment, user_id_header
 
@@ -78,7 +79,7 @@ def check_page_size(value: object) -> int:
 def read_json(response: httpx.Response) -> Any:
     """The decoded JSON body of a 2xx response, or `APIResponseError`."""
     try:
-        return response.json()
+        return loads(response.content)
     # JSONDecodeError and UnicodeDecodeError are ValueErrors; RecursionError is JSON
     # nested deeper than the interpreter's recursion limit ("[" * 100_000).
     except (ValueError, RecursionError):

@@ -294,11 +294,18 @@ def parse_signals(payload: object) -> Signals:
         raw = {"data": payload}
     else:
         raise APIResponseError(f"expected a JSON object, got {type(payload).__name__}")
-    cache: _TimestampCache = {}
-    parsed = []
+    # Each entry is only checked to be a signal here (its code, or the same error the
+    # full parse would raise); its model is built when it is first asked for.
+    entries: dict[str, object] = {}
     for index, item in enumerate(data):
         try:
-            parsed.append(parse_one(item, cache))
+            entries[_envelope(item)[2]] = item
         except APIResponseError as exc:
             raise APIResponseError(f"data[{index}]: {exc}") from None
-    return Signals(parsed, vehicle=_included_vehicle(included), raw=raw)
+    cache: _TimestampCache = {}
+    return Signals._lazy(
+        entries,
+        lambda item: parse_one(item, cache),
+        vehicle=_included_vehicle(included),
+        raw=raw,
+    )

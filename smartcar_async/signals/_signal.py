@@ -1,12 +1,14 @@
 """The `Signal` and `Signals` types: one reading, and a vehicle's readings by code.
 
-Plain data; `._parse` builds them from JSON.
+Plain data; `._parse` builds them from JSON. A `Signals` parsed from a response keeps
+each signal's decoded JSON and builds its `Signal` the first time it is asked for: a
+read of one signal out of ninety pays for one model, not ninety.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 import attrs
@@ -106,6 +108,12 @@ class SignalsVehicle:
     raw: Mapping[str, Any] = RAW
 
 
+def _given(entry: object) -> Signal:
+    """The "build" of signals made by hand: each entry already is its `Signal`."""
+    assert isinstance(entry, Signal)
+    return entry
+
+
 class Signals(Mapping[str, Signal]):
     """A vehicle's signals by code: a read-only mapping ``code -> Signal``.
 
@@ -124,7 +132,10 @@ class Signals(Mapping[str, Signal]):
         ['closure-islocked', 'closure-doors']
     """
 
-    __slots__ = ("_by_code", "_raw", "_vehicle")
+    # _entries: every code, in response order, to what its Signal is built from (the
+    # Signal itself when made by hand). _built: the Signals made so far. _build: one
+    # entry -> its Signal.
+    __slots__ = ("_build", "_built", "_entries", "_raw", "_vehicle")
 
     def __init__(
         self,
@@ -133,9 +144,30 @@ class Signals(Mapping[str, Signal]):
         vehicle: SignalsVehicle | None = None,
         raw: Mapping[str, Any] | None = None,
     ) -> None:
-        self._by_code: dict[str, Signal] = {signal.code: signal for signal in signals}
+        built: dict[str, Signal] = {signal.code: signal for signal in signals}
+        self._entries: dict[str, object] = dict(built)
+        self._built = built
+        self._build: Callable[[object], Signal] = _given
         self._vehicle = vehicle
         self._raw: Mapping[str, Any] = raw if raw is not None else {}
+
+    @classmethod
+    def _lazy(
+        cls,
+        entries: dict[str, object],
+        build: Callable[[object], Signal],
+        *,
+        vehicle: SignalsVehicle | None,
+        raw: Mapping[str, Any],
+    ) -> Signals:
+        """Signals whose models ``build(entries[code])`` makes on first access, once."""
+        self = cls.__new__(cls)
+        self._entries = entries
+        self._built = {}
+        self._build = build
+        self._vehicle = vehicle
+        self._raw = raw
+        return self
 
     @property
     def vehicle(self) -> SignalsVehicle | None:
@@ -148,19 +180,23 @@ class Signals(Mapping[str, Signal]):
         return self._raw
 
     def __getitem__(self, code: str) -> Signal:
-        return self._by_code[code]
+        signal = self._built.get(code)
+        if signal is None:
+            entry = self._entries[code]  # KeyError for a code the response lacks
+            signal = self._built[code] = self._build(entry)
+        return signal
 
     def __iter__(self) -> Iterator[str]:
-        return iter(self._by_code)
+        return iter(self._entries)
 
     def __len__(self) -> int:
-        return len(self._by_code)
+        return len(self._entries)
 
     def __contains__(self, code: object) -> bool:
-        return code in self._by_code
+        return code in self._entries
 
     def __repr__(self) -> str:
-        return f"Signals({list(self._by_code)!r}, vehicle={self._vehicle!r})"
+        return f"Signals({list(self._entries)!r}, vehicle={self._vehicle!r})"
 
     def value(self, code: str) -> Any:
         """``body.value`` of a signal, or None when absent, failed or without a value.
@@ -169,10 +205,10 @@ class Signals(Mapping[str, Signal]):
             >>> signals.value(IS_LOCKED)
             True
         """
-        signal = self._by_code.get(code)
-        if signal is None or signal.body is None:
+        if code not in self._entries:
             return None
-        return getattr(signal.body, "value", None)
+        body = self[code].body
+        return None if body is None else getattr(body, "value", None)
 
     def by_group(self, group: str) -> tuple[Signal, ...]:
         """The signals of one group (``"TractionBattery"``, any case), in response order.
@@ -183,4 +219,4 @@ class Signals(Mapping[str, Signal]):
         """
         # Codes start with the lower-cased group, so this works without group fields.
         prefix = group.lower() + "-"
-        return tuple(s for code, s in self._by_code.items() if code.startswith(prefix))
+        return tuple(self[code] for code in self._entries if code.startswith(prefix))

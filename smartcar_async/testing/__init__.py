@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from .._clock import VirtualClock
 from ._app import DroppedConnection
-from ._connect import CONNECT_URL, DEFAULT_REDIRECT_URI, Consent, ConsentRecord
+from ._connect import CONNECT_URL, DEFAULT_REDIRECT_URI, ConsentRecord
 from ._emulator import (
     MANAGEMENT_API_URL,
     TOKEN_URL,
@@ -41,7 +41,6 @@ __all__ = [
     "TOKEN_URL",
     "VEHICLE_API_URL",
     "CommandRecord",
-    "Consent",
     "ConsentRecord",
     "Delivery",
     "DeliveryAttempt",
