@@ -129,10 +129,12 @@ class ErrorDetail:
     detail_items: tuple[Any, ...] = attrs.field(default=(), repr=False)
 
     def to_dict(self) -> dict[str, Any]:
-        """The entry as JSON-ready data (``meta`` included), e.g. for an error response."""
-        from ._models import to_jsonable  # _models imports the error classes
+        """The entry as JSON-ready data (``meta`` included), e.g. for an error response.
 
-        data: dict[str, Any] = to_jsonable(self)
+        Every field came from the response's JSON, so a plain copy is JSON-ready.
+        """
+        data = attrs.asdict(self)
+        data["detail_items"] = list(self.detail_items)
         return data
 
 
