@@ -144,3 +144,15 @@ async def test_a_grown_pool_really_runs_the_fan_outs_concurrency() -> None:
             for _ in range(30):
                 tg.start_soon(http.get, "http://127.0.0.1/x")
     assert peak == 30
+
+
+def test_per_host_proxy_mounts_leave_the_pool_alone(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Calls to different hosts go through different transports: growing one of them
+    # would not make room for the fan-out's calls, so the pool is left as it is.
+    monkeypatch.setenv("HTTPS_PROXY", "http://127.0.0.1:3128")
+    monkeypatch.setenv("NO_PROXY", "iam.smartcar.com")
+    client = SmartcarClient(client_id="client_x", client_secret="s", trust_env=True)
+    assert client._shared.pool.transport is None
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        client.fan_out(range(3), _nothing, concurrency=5000)
