@@ -293,43 +293,48 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             yield chunk
             scope.deadline = math.inf
 
+    def _request_options(
+        self, request: httpx.Request, timeouts: dict[str, Any]
+    ) -> tuple[dict[str, Any], anyio.CancelScope | None]:
+        """aiohttp's keyword arguments for ``request``, and the write timeout's scope."""
+        headers = CIMultiDict(request.headers.multi_items())
+        data: Any = None
+        scope: anyio.CancelScope | None = None
+        try:
+            data = request.content or None
+        except httpx.RequestNotRead:
+            # A streamed body: aiohttp chunks it itself when there is no length.
+            headers.popall("Transfer-Encoding", None)
+            data = request.stream
+        write_timeout = timeouts.get("write")
+        if data is not None and write_timeout is not None:
+            # request.stream yields a bytes body too, in one piece.
+            assert isinstance(request.stream, httpx.AsyncByteStream)
+            scope = anyio.CancelScope()
+            data = self._timed_body(request.stream, scope, write_timeout)
+        kwargs: dict[str, Any] = {
+            "headers": headers,
+            "data": data,
+            "allow_redirects": False,
+            "timeout": self._client_timeout(timeouts),
+        }
+        skip = [name for name in _AUTO_HEADERS if name not in headers]
+        if "Content-Type" not in headers and (data is not None or request.method in _BODY_METHODS):
+            skip.append("Content-Type")
+        if skip:
+            kwargs["skip_auto_headers"] = skip
+        sni = request.extensions.get("sni_hostname")
+        if sni is not None:
+            kwargs["server_hostname"] = sni
+        return kwargs, scope
+
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         """Send ``request`` with aiohttp (the httpx transport API)."""
         session = self._session_here()
         timeouts: dict[str, Any] = request.extensions.get("timeout", {})
         await self._acquire(timeouts.get("pool"))
         try:
-            headers = CIMultiDict(request.headers.multi_items())
-            data: Any = None
-            scope: anyio.CancelScope | None = None
-            try:
-                data = request.content or None
-            except httpx.RequestNotRead:
-                # A streamed body: aiohttp chunks it itself when there is no length.
-                headers.popall("Transfer-Encoding", None)
-                data = request.stream
-            write_timeout = timeouts.get("write")
-            if data is not None and write_timeout is not None:
-                # request.stream yields a bytes body too, in one piece.
-                assert isinstance(request.stream, httpx.AsyncByteStream)
-                scope = anyio.CancelScope()
-                data = self._timed_body(request.stream, scope, write_timeout)
-            kwargs: dict[str, Any] = {
-                "headers": headers,
-                "data": data,
-                "allow_redirects": False,
-                "timeout": self._client_timeout(timeouts),
-            }
-            skip = [name for name in _AUTO_HEADERS if name not in headers]
-            if "Content-Type" not in headers and (
-                data is not None or request.method in _BODY_METHODS
-            ):
-                skip.append("Content-Type")
-            if skip:
-                kwargs["skip_auto_headers"] = skip
-            sni = request.extensions.get("sni_hostname")
-            if sni is not None:
-                kwargs["server_hostname"] = sni
+            kwargs, scope = self._request_options(request, timeouts)
             # encoded=True: httpx already percent-encoded the URL; aiohttp must send
             # it byte for byte, not re-quote it.
             url = URL(str(request.url), encoded=True)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextvars
 import logging
 import os
 import platform
@@ -24,6 +23,7 @@ import httpx
 
 from ._auth import ClientCredentials, TokenManager, TokenStore
 from ._body import DEFAULT_MAX_RESPONSE_SIZE, read_capped
+from ._call_context import want_raw_response
 from ._clock import Clock, SystemClock
 from ._config import (
     DEFAULT_COMMAND_TIMEOUT,
@@ -31,7 +31,6 @@ from ._config import (
     DEFAULT_TIMEOUT,
     ENV_CLIENT_ID,
     ENV_CLIENT_SECRET,
-    proxy_from_environment,
     resolve_urls,
 )
 from ._errors import (
@@ -43,7 +42,7 @@ from ._errors import (
     SmartcarError,
     error_from_response,
 )
-from ._http import ApiHttpClient
+from ._http_client import http_client_for
 from ._logging import logger, setup_from_environment
 from ._pacing import PacingMiddleware, RateLimiter
 from ._paths import user_id_header
@@ -61,7 +60,6 @@ from ._pool import PoolSizer
 from ._raw import RawResponse
 from ._redact import redact
 from ._retry import RetryPolicy
-from ._transport import default_transport
 from ._version import __version__
 
 if TYPE_CHECKING:
@@ -76,10 +74,6 @@ ResultT = TypeVar("ResultT")
 Host = Literal["vehicle", "management"]
 UnitSystem = Literal["metric", "imperial"]
 
-# Set by ``with_raw_response`` proxies: the next `SmartcarClient._call` in this context
-# returns a `RawResponse` instead of the parsed model.
-_want_raw: contextvars.ContextVar[bool] = contextvars.ContextVar("smartcar_raw", default=False)
-
 _USER_AGENT = (
     f"smartcar-async/{__version__} (Python {platform.python_version()}; httpx {httpx.__version__})"
 )
@@ -90,33 +84,6 @@ _OTHER_LOOP = (
     "connection pool belong to one loop: create one client per event loop"
 )
 _CLOSED = "this SmartcarClient is closed"
-
-
-def _transports(
-    urls: Sequence[str],
-    *,
-    proxy: str | None,
-    trust_env: bool,
-    build: Callable[[str | None], httpx.AsyncBaseTransport],
-) -> tuple[httpx.AsyncBaseTransport, dict[str, httpx.AsyncBaseTransport]]:
-    """The default transport and per-host mounts for ``proxy``/``trust_env``.
-
-    One transport when every base URL gets the same proxy (the usual case); otherwise
-    a mount per host, so ``NO_PROXY`` can exempt one host and not the others.
-    """
-    if proxy is not None or not trust_env:
-        return build(proxy), {}
-    chosen = {url: proxy_from_environment(url) for url in urls}
-    if len(set(chosen.values())) == 1:
-        return build(next(iter(chosen.values()))), {}
-    by_proxy: dict[str | None, httpx.AsyncBaseTransport] = {}
-    mounts: dict[str, httpx.AsyncBaseTransport] = {}
-    for url, choice in chosen.items():
-        if choice not in by_proxy:
-            by_proxy[choice] = build(choice)
-        parts = httpx.URL(url)
-        mounts[f"all://{parts.netloc.decode('ascii')}"] = by_proxy[choice]
-    return build(None), mounts
 
 
 def _current_loop() -> object:
@@ -257,43 +224,22 @@ class SmartcarClient:
             isinstance(max_response_size, int) and max_response_size > 0
         ):
             raise ConfigurationError("max_response_size must be a positive number of bytes")
-        if http_client is not None and not isinstance(http_client, httpx.AsyncClient):
-            raise ConfigurationError(
-                f"http_client must be an httpx.AsyncClient, got {type(http_client).__name__}"
-            )
         token_url, vehicle_api_url, management_api_url = resolve_urls(
             token_url, vehicle_api_url, management_api_url
         )
         clock = clock if clock is not None else SystemClock()
         owns_http = http_client is None
-        if (proxy is not None or trust_env) and (http_client or transport) is not None:
-            raise ConfigurationError(
-                "proxy= and trust_env= configure the SDK's own HTTP client: with "
-                "http_client= or transport=, set the proxy on those instead"
-            )
-        pool = PoolSizer(None, growable=False)  # a user's http_client: theirs to size
-        if http_client is None:
-            pool = PoolSizer(transport, growable=False)
-            if transport is None:
-                transport, mounts = _transports(
-                    (token_url, vehicle_api_url, management_api_url),
-                    proxy=proxy,
-                    trust_env=trust_env,
-                    build=lambda p: default_transport(limits, verify=verify, http2=http2, proxy=p),
-                )
-                # The SDK chose this pool's size, so a larger fan-out may grow it; with a
-                # mount per host (proxies) calls may not use this one: left alone then.
-                if not mounts:
-                    pool = PoolSizer(transport, growable=limits is DEFAULT_LIMITS)
-            else:
-                mounts = {}
-            http_client = ApiHttpClient(
-                transport=transport,
-                mounts=mounts,
-                timeout=timeout,
-                follow_redirects=False,
-                trust_env=False,
-            )
+        http_client, pool = http_client_for(
+            (token_url, vehicle_api_url, management_api_url),
+            http_client=http_client,
+            transport=transport,
+            timeout=timeout,
+            limits=limits,
+            verify=verify,
+            http2=http2,
+            proxy=proxy,
+            trust_env=trust_env,
+        )
         tokens = TokenManager(
             ClientCredentials(client_id, client_secret),
             token_url=token_url,
@@ -728,7 +674,7 @@ class SmartcarClient:
     ) -> T:
         """`request`, then ``parse(response)`` (or a `RawResponse` in raw mode)."""
         response, state = await self.request(method, host, path, **options)
-        if _want_raw.get():
+        if want_raw_response.get():  # set by with_raw_response (see _call_context)
             raw = RawResponse(response, lambda: parse(response), retries=state.retries)
             return cast(T, raw)
         return parse(response)

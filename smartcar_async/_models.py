@@ -28,6 +28,7 @@ import attrs
 import cattrs
 from cattrs.gen import make_dict_structure_fn, override
 
+from ._coerce import text, whole_number
 from ._errors import APIResponseError
 
 __all__ = [
@@ -111,6 +112,23 @@ def unwrap(payload: object) -> Mapping[str, Any]:
     if isinstance(data, Mapping):
         return data
     return payload
+
+
+def vehicle_fields(fields: Mapping[str, Any]) -> dict[str, Any]:
+    """``make``, ``model`` and ``year`` of a vehicle's attributes, read leniently.
+
+    Shared by the vehicle a ``/signals`` response includes and the one a webhook event
+    names (each reads its ``id`` by its own rule).
+
+    Examples:
+        >>> vehicle_fields({"make": "TESLA", "year": "2024"})
+        {'make': 'TESLA', 'model': None, 'year': 2024}
+    """
+    return {
+        "make": text(fields.get("make")),
+        "model": text(fields.get("model")),
+        "year": whole_number(fields.get("year")),
+    }
 
 
 def related_id(resource: Mapping[str, Any], name: str) -> str | None:

@@ -28,27 +28,16 @@ without holding a concurrency slot (`raise_vehicle_rate_limits`).
 
 from __future__ import annotations
 
-import contextvars
 import random
 from collections.abc import Callable
 
 import attrs
 import httpx
 
+from ._call_context import raise_vehicle_rate_limits
 from ._errors import ResponseKind, classify_response, read_error
 
-__all__ = ["RetryPolicy", "raise_vehicle_rate_limits"]
-
-# Set to True by the fan-out (``_fanout.py``) in each of its worker tasks, and nowhere
-# else. There a per-vehicle 429 (``RATE_LIMIT:VEHICLE`` with ``Retry-After``) is not
-# waited out in the retry loop, which would hold the fan-out's concurrency slot for the
-# whole wait: it is returned, so it raises `RateLimitError`, and the fan-out waits
-# without the slot while other vehicles use it. A context variable rather than a
-# `RetryPolicy` field, because the user's ``fn`` calls the user's own client: the
-# fan-out cannot hand it a different policy. Tasks that ``fn`` starts inherit it.
-raise_vehicle_rate_limits: contextvars.ContextVar[bool] = contextvars.ContextVar(
-    "smartcar_async_raise_vehicle_rate_limits", default=False
-)
+__all__ = ["RetryPolicy"]
 
 # Errors raised before a single byte of the request can have reached the server.
 _NOTHING_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)

@@ -21,24 +21,8 @@ import attrs
 
 from ._coerce import text_or_number, whole_number
 from ._errors import SmartcarError, WebhookPayloadError
-from ._models import RAW, parse_timestamp
+from ._models import RAW, parse_timestamp, vehicle_fields
 from .signals import GROUPS, Signal, Signals, parse_signal
-
-__all__ = [
-    "DataEvent",
-    "EventMeta",
-    "EventVehicle",
-    "Trigger",
-    "UnknownEvent",
-    "VehicleError",
-    "VehicleErrorEvent",
-    "VehicleStateEvent",
-    "VerifyEvent",
-    "WebhookEvent",
-    "decode_body",
-    "event_from_json",
-    "parse_event",
-]
 
 _log = logging.getLogger("smartcar_async.webhooks")
 
@@ -343,16 +327,12 @@ def _parse_meta(obj: Mapping[str, Any], *, legacy: bool = False) -> EventMeta:
     )
 
 
-def _parse_vehicle(data: Mapping[str, Any]) -> EventVehicle | None:
+def _event_vehicle(data: Mapping[str, Any]) -> EventVehicle | None:
     vehicle = data.get("vehicle")
     if not isinstance(vehicle, Mapping):
         return None
     return EventVehicle(
-        id=text_or_number(vehicle.get("id")),
-        make=text_or_number(vehicle.get("make")),
-        model=text_or_number(vehicle.get("model")),
-        year=whole_number(vehicle.get("year")),
-        raw=vehicle,
+        id=text_or_number(vehicle.get("id")), **vehicle_fields(vehicle), raw=vehicle
     )
 
 
@@ -365,12 +345,8 @@ def _trigger_from_text(item: str) -> Trigger:
     return Trigger(type="SIGNAL_UPDATED", code=code, name=name, group=group, raw={})
 
 
-def _parse_trigger(item: object) -> Trigger | None:
-    if isinstance(item, str):
-        return _trigger_from_text(item) if item else None
-    if not isinstance(item, Mapping):
-        return None
-    kind = text_or_number(item.get("type"))
+def _trigger_fields(item: Mapping[str, Any]) -> tuple[str | None, str | None, str | None]:
+    """``code``, ``name`` and ``group``, from the trigger or its ``signal`` reference."""
     code = text_or_number(item.get("code"))
     name = text_or_number(item.get("name"))
     group = text_or_number(item.get("group"))
@@ -384,6 +360,20 @@ def _parse_trigger(item: object) -> Trigger | None:
         code = code or text_or_number(signal.get("code"))
         name = name or text_or_number(signal.get("name"))
         group = group or text_or_number(signal.get("group"))
+    if name is not None and group is None:
+        ref_group, ref_name = _split_ref(name)
+        if ref_group is not None:
+            group, name = ref_group, ref_name
+    return code, name, group
+
+
+def _parse_trigger(item: object) -> Trigger | None:
+    if isinstance(item, str):
+        return _trigger_from_text(item) if item else None
+    if not isinstance(item, Mapping):
+        return None
+    kind = text_or_number(item.get("type"))
+    code, name, group = _trigger_fields(item)
     if kind is None:
         if code is not None and name is None and group is None and _TRIGGER_TYPE.fullmatch(code):
             # Documented {"code": "FIRST_DELIVERY"}: the code is the trigger's type.
@@ -392,10 +382,6 @@ def _parse_trigger(item: object) -> Trigger | None:
             kind = "SIGNAL_UPDATED"
         else:
             return None
-    if name is not None and group is None:
-        ref_group, ref_name = _split_ref(name)
-        if ref_group is not None:
-            group, name = ref_group, ref_name
     if code is None and name is not None and group is not None:
         code = _code_from(group, name)
     return Trigger(type=kind, code=code, name=name, group=group, raw=item)
@@ -513,7 +499,7 @@ def event_from_json(obj: Mapping[str, Any]) -> WebhookEvent:
             meta=_parse_meta(obj, legacy=legacy),
             raw=obj,
         )
-    vehicle = _parse_vehicle(data)
+    vehicle = _event_vehicle(data)
     vehicle_id = text_or_number(obj.get("vehicleId")) or (vehicle.id if vehicle else None)
     user_id = text_or_number(_mapping(data.get("user")).get("id")) or text_or_number(
         obj.get("userId")

@@ -1,7 +1,9 @@
 """Inbound Smartcar webhooks: signature check, VERIFY challenge, event parsing, a receiver.
 
 No client is needed: everything here works from the raw request and the Application
-Management Token (AMT) from the Smartcar Dashboard.
+Management Token (AMT) from the Smartcar Dashboard. This module *receives* deliveries;
+``client.webhooks`` (`smartcar_async.resources.Webhooks`) *reads the configuration* of
+the application's webhooks through the Management API.
 
 The pieces, from low to high level:
 
@@ -33,12 +35,13 @@ import logging
 import math
 import re
 import time
-from collections.abc import Awaitable, Callable, Mapping, MutableMapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 import anyio
 import attrs
 
+from ._asgi import ASGIApp, Receive, Scope, Send, serve_lifespan
 from ._clock import Clock, SystemClock
 from ._errors import ConfigurationError, WebhookPayloadError, WebhookVerificationError
 from ._webhook_models import (
@@ -106,13 +109,6 @@ RECOMMENDED_MAX_DELIVERY_AGE = 300.0
 # Smartcar caps a delivery at 50 KB; the receiver reads 20 times that before refusing,
 # because VERIFY detection has to parse bodies that are not signed yet.
 _DEFAULT_MAX_BODY = 1024 * 1024
-
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
-#: A plain ASGI 3 application.
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 
 # --------------------------------------------------------------------------- signatures
@@ -511,7 +507,7 @@ class WebhookReceiver:
 
         async def app(scope: Scope, receive: Receive, send: Send) -> None:
             if scope["type"] == "lifespan":
-                await _lifespan(receive, send)
+                await serve_lifespan(receive, send)
                 return
             if scope["type"] != "http":
                 return
@@ -591,28 +587,10 @@ async def _send(send: Send, result: WebhookResponse, *, allow: bool = False) -> 
     await send({"type": "http.response.body", "body": payload})
 
 
-async def _lifespan(receive: Receive, send: Send) -> None:
-    while True:
-        message = await receive()
-        if message["type"] == "lifespan.startup":
-            await send({"type": "lifespan.startup.complete"})
-        elif message["type"] == "lifespan.shutdown":
-            await send({"type": "lifespan.shutdown.complete"})
-            return
-
-
 # Public names read as smartcar_async.webhooks.X in reprs and docs, not as the private
 # module that defines them.
-for _cls in (
-    EventMeta,
-    EventVehicle,
-    Trigger,
-    UnknownEvent,
-    VehicleError,
-    VehicleErrorEvent,
-    VehicleStateEvent,
-    VerifyEvent,
-):
-    _cls.__module__ = __name__
-del _cls
-parse_event.__module__ = __name__
+for _name in __all__:
+    _obj = globals()[_name]
+    if getattr(_obj, "__module__", None) == "smartcar_async._webhook_models":
+        _obj.__module__ = __name__
+del _name, _obj

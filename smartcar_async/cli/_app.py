@@ -23,6 +23,7 @@ from .._config import (
     ENV_VEHICLE_API_URL,
 )
 from .._version import __version__
+from ..resources._command_registry import CommandSpec
 from ._commands import (
     COMMANDS,
     run_command,
@@ -100,13 +101,6 @@ def _port(text: str) -> int:
     return value
 
 
-def _percent(text: str) -> int:
-    value = _int_at_least(50)(text)
-    if value > 100:
-        raise argparse.ArgumentTypeError(f"must be at most 100, got {value}")
-    return value
-
-
 def _not_negative(text: str) -> float:
     try:
         value = float(text)
@@ -127,16 +121,35 @@ def _positive(text: str) -> float:
     return value
 
 
-_COMMAND_HELP = {
-    "lock": "lock the doors",
-    "unlock": "unlock the doors",
-    "start-charge": "start charging (the cable must be plugged in)",
-    "stop-charge": "stop charging",
-    "set-charge-limit": "set the charge limit (--percent 50..100)",
-    "set-destination": "send a destination to the navigation (--latitude, --longitude)",
-    "open-charge-port": "open the charge port",
-    "close-charge-port": "close the charge port",
-}
+def _cli_type(from_text: Callable[[str], object], label: str) -> Callable[[str], object]:
+    """An argparse type from a registry reader: its ValueError becomes a usage error."""
+
+    def parse(text: str) -> object:
+        try:
+            return from_text(text)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    parse.__name__ = label
+    return parse
+
+
+def _add_command_options(parser: argparse.ArgumentParser, spec: CommandSpec) -> None:
+    for option in spec.options:
+        kind = _cli_type(option.from_text, option.name)
+        if option.positional:
+            parser.add_argument(option.name, metavar=option.metavar, type=kind, help=option.help)
+            continue
+        parser.add_argument(
+            option.flag,
+            dest=option.name,
+            metavar=option.metavar,
+            type=kind,
+            required=option.required,
+            action="append" if option.repeated else "store",
+            help=option.help,
+        )
+
 
 # -- the parser ---------------------------------------------------------------------------------
 
@@ -277,19 +290,13 @@ def build_parser() -> argparse.ArgumentParser:
         "reached the vehicle.",
     )
     names = command.add_subparsers(dest="command_name", metavar="NAME", required=True)
-    for name in COMMANDS:
-        one = _subparser(names, name, run_command, _COMMAND_HELP[name])
+    for name, spec in COMMANDS.items():
+        one = _subparser(names, name, run_command, spec.help)
         one.add_argument("vehicle_id", metavar="VEHICLE_ID")
         one.add_argument(
             "--user-id", metavar="ID", required=True, help="the user who connected the vehicle"
         )
-        if name == "set-charge-limit":
-            one.add_argument(
-                "--percent", type=_percent, required=True, help="an integer from 50 to 100"
-            )
-        if name == "set-destination":
-            one.add_argument("--latitude", type=_number_within(-90, 90), required=True)
-            one.add_argument("--longitude", type=_number_within(-180, 180), required=True)
+        _add_command_options(one, spec)
 
     connect_url = _subparser(
         subparsers,

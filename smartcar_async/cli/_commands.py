@@ -17,6 +17,7 @@ from rich.text import Text
 from .._client import SmartcarClient
 from .._config import ENV_CLIENT_ID, resolve_urls
 from ..resources import CommandExecution, Connection, Vehicle
+from ..resources._command_registry import COMMAND_SPECS, CommandSpec
 from ..signals import Signal, Signals
 from ._exit import ExitCode
 from ._output import (
@@ -273,32 +274,39 @@ async def run_signals(args: argparse.Namespace, out: Output) -> int:
 
 # -- command ---------------------------------------------------------------------------------
 
-Send = Callable[[SmartcarClient, str, str, argparse.Namespace], Awaitable[CommandExecution]]
+#: The ``command`` subcommands by their CLI name (``set-charge-limit``): the registry's.
+COMMANDS: dict[str, CommandSpec] = {spec.cli_name: spec for spec in COMMAND_SPECS.values()}
 
-#: The command names the CLI takes, and how each is sent.
-COMMANDS: dict[str, Send] = {
-    "lock": lambda c, v, u, a: c.commands.lock(v, user_id=u),
-    "unlock": lambda c, v, u, a: c.commands.unlock(v, user_id=u),
-    "start-charge": lambda c, v, u, a: c.commands.start_charge(v, user_id=u),
-    "stop-charge": lambda c, v, u, a: c.commands.stop_charge(v, user_id=u),
-    "set-charge-limit": lambda c, v, u, a: c.commands.set_charge_limit(v, a.percent, user_id=u),
-    "set-destination": lambda c, v, u, a: c.commands.set_destination(
-        v, latitude=a.latitude, longitude=a.longitude, user_id=u
-    ),
-    "open-charge-port": lambda c, v, u, a: c.commands.open_charge_port(v, user_id=u),
-    "close-charge-port": lambda c, v, u, a: c.commands.close_charge_port(v, user_id=u),
-}
+
+def command_arguments(spec: CommandSpec, args: argparse.Namespace) -> dict[str, Any]:
+    """The keyword arguments of the `Commands` method, from the parsed options."""
+    arguments: dict[str, Any] = {}
+    for option in spec.options:
+        value = getattr(args, option.name, None)
+        if value is not None:
+            arguments[option.name] = option.combine(value) if option.repeated else value
+    return arguments
 
 
 async def run_command(args: argparse.Namespace, out: Output) -> int:
     """Send one command to one vehicle and show its execution."""
-    send = COMMANDS[args.command_name]
+    spec = COMMANDS[args.command_name]
+    arguments = command_arguments(spec, args)
     async with make_client(args) as client:
+        send: Callable[..., Awaitable[CommandExecution | None]] = getattr(
+            client.commands, spec.name
+        )
         with out.progress() as progress:
             progress.add_task(f"{args.command_name} {args.vehicle_id}", total=None, status="")
             started = anyio.current_time()
-            execution = await send(client, args.vehicle_id, args.user_id, args)
+            execution = await send(args.vehicle_id, user_id=args.user_id, **arguments)
             took = anyio.current_time() - started
+    if execution is None:  # a 204: the API confirmed without a body
+        if out.json_mode:
+            out.json(None)
+        else:
+            out.print(f"{args.command_name}: done (the API sent no execution)")
+        return ExitCode.OK
     if out.json_mode:
         out.json(execution)
         return ExitCode.OK

@@ -354,6 +354,43 @@ class _Bar:
         self._progress.update(self._task, completed=progress.finished, status=status.strip())
 
 
+def _pace_to_the_bucket(
+    emulator: SmartcarEmulator, options: DemoOptions
+) -> LocalRateLimiter | None:
+    """The documented bucket, sped up, on the emulator and as the client's limiter."""
+    if options.bucket_speed <= 0:
+        return None
+    documented = RateLimits()
+    emulator.rate_limits = documented.scaled(options.bucket_speed)
+    return LocalRateLimiter(
+        capacity=documented.app_capacity,
+        refill_per_minute=documented.app_refill_per_second * 60 * options.bucket_speed,
+    )
+
+
+def _bucket_summary(
+    emulator: SmartcarEmulator,
+    limiter: LocalRateLimiter | None,
+    options: DemoOptions,
+    paused: float,
+) -> Bucket | None:
+    """What the bucket admitted and refused, and how long the client paced and paused."""
+    held = emulator.rate_limiter
+    if limiter is None or held is None:
+        return None
+    return Bucket(
+        capacity=RateLimits().app_capacity,
+        refill_per_minute=round(held.limits.app_refill_per_second * 60, 3),
+        speedup=options.bucket_speed,
+        admitted=held.admitted,
+        refused=held.refused,
+        paced_requests=limiter.paced,
+        waited_s=round(limiter.waited, 3),
+        longest_wait_s=round(limiter.longest_wait, 3),
+        paused_s=round(paused, 3),
+    )
+
+
 async def run_demo(options: DemoOptions, out: Output) -> DemoSummary:
     """Serve the emulator, run the fleet job against it, and summarise.
 
@@ -366,14 +403,7 @@ async def run_demo(options: DemoOptions, out: Output) -> DemoSummary:
         vehicles=options.vehicles, seed=options.seed, token_lifetime=options.token_lifetime
     )
     scenario = arrange(emulator, options)
-    documented = RateLimits()
-    limiter: LocalRateLimiter | None = None
-    if options.bucket_speed > 0:
-        emulator.rate_limits = documented.scaled(options.bucket_speed)
-        limiter = LocalRateLimiter(
-            capacity=documented.app_capacity,
-            refill_per_minute=documented.app_refill_per_second * 60 * options.bucket_speed,
-        )
+    limiter = _pace_to_the_bucket(emulator, options)
     out.note(
         f"emulator: {options.vehicles:,} vehicles (seed {options.seed}), "
         f"{len(scenario.asleep)} asleep, {len(scenario.rate_limited)} rate-limited, "
@@ -395,20 +425,7 @@ async def run_demo(options: DemoOptions, out: Output) -> DemoSummary:
             commands = await _lock(client, unlocked, options, out)
             seconds = time.perf_counter() - started
             paused = client.rate_limit_paused_seconds
-    bucket = None
-    held = emulator.rate_limiter
-    if limiter is not None and held is not None:
-        bucket = Bucket(
-            capacity=documented.app_capacity,
-            refill_per_minute=round(held.limits.app_refill_per_second * 60, 3),
-            speedup=options.bucket_speed,
-            admitted=held.admitted,
-            refused=held.refused,
-            paced_requests=limiter.paced,
-            waited_s=round(limiter.waited, 3),
-            longest_wait_s=round(limiter.longest_wait, 3),
-            paused_s=round(paused, 3),
-        )
+    bucket = _bucket_summary(emulator, limiter, options, paused)
     stats = emulator.stats
     socs = Counter(_soc_bucket(f.soc) for f in facts.values() if f.soc is not None)
     powertrains = Counter(

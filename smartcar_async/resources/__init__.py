@@ -4,6 +4,7 @@ The models they return are exported here too (and, for the public ones, from
 ``smartcar_async``).
 """
 
+from ._base import RawView
 from ._types import (
     CommandExecution,
     Connection,
@@ -15,8 +16,8 @@ from ._types import (
     Webhook,
 )
 from .commands import ChargeWindow, CommandName, Commands, ScheduleKind
-from .connections import Connections
-from .management import Subscriptions, Webhooks
+from .connections import ConnectionFilters, Connections
+from .management import SubscriptionFilters, Subscriptions, WebhookFilters, Webhooks
 from .users import Users
 from .vehicles import VehicleHandle, Vehicles, VehicleTarget
 
@@ -26,10 +27,13 @@ __all__ = [
     "CommandName",
     "Commands",
     "Connection",
+    "ConnectionFilters",
     "Connections",
+    "RawView",
     "ScheduleKind",
     "SignalRef",
     "Subscription",
+    "SubscriptionFilters",
     "SubscriptionRequest",
     "Subscriptions",
     "Users",
@@ -39,5 +43,6 @@ __all__ = [
     "VehicleTarget",
     "Vehicles",
     "Webhook",
+    "WebhookFilters",
     "Webhooks",
 ]

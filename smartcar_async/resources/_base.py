@@ -5,35 +5,40 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
+from .._call_context import raw_responses
+
 if TYPE_CHECKING:
     from .._client import SmartcarClient
+    from .._raw import RawResponse
 
-__all__ = ["Resource"]
+__all__ = ["RawView", "Resource"]
 
 
-class _RawView:
-    """Calls the resource's methods, returning a `RawResponse` instead of the model.
+class RawView:
+    """A resource's methods, each returning the `RawResponse` of its one request.
 
-    Works on any object whose methods make one request through ``SmartcarClient._call``
-    (the resources, and `VehicleHandle`).
+    What ``with_raw_response`` gives, on every resource and on `VehicleHandle`. Any
+    method that makes one request works; ``raw.parse()`` gives the model it would have
+    returned.
+
+    Examples:
+        >>> raw = await client.vehicles.with_raw_response.get(vehicle_id)
+        >>> raw.status_code, raw.request_id
+        (200, '5f3c...')
     """
 
     def __init__(self, resource: object) -> None:
         self._resource = resource
 
-    def __getattr__(self, name: str) -> Callable[..., Awaitable[Any]]:
-        from .._client import _want_raw
-
+    def __getattr__(self, name: str) -> Callable[..., Awaitable[RawResponse[Any]]]:
         method = getattr(self._resource, name)
         if not callable(method) or name.startswith("_"):
             raise AttributeError(name)
 
-        async def call_raw(*args: Any, **kwargs: Any) -> Any:
-            token = _want_raw.set(True)
-            try:
-                return await method(*args, **kwargs)
-            finally:
-                _want_raw.reset(token)
+        async def call_raw(*args: Any, **kwargs: Any) -> RawResponse[Any]:
+            with raw_responses():
+                raw: RawResponse[Any] = await method(*args, **kwargs)
+            return raw
 
         return call_raw
 
@@ -45,7 +50,7 @@ class Resource:
         self._client = client
 
     @property
-    def with_raw_response(self) -> Any:
+    def with_raw_response(self) -> RawView:
         """The same methods, each returning a `RawResponse` (status, headers, request id,
         retries, ``.parse()``) for the one request it makes.
 
@@ -53,4 +58,4 @@ class Resource:
             >>> raw = await client.vehicles.with_raw_response.get(vehicle_id)
             >>> raw.status_code, raw.request_id
         """
-        return _RawView(self)
+        return RawView(self)

@@ -12,9 +12,7 @@ from __future__ import annotations
 
 import datetime as _dt
 from collections.abc import AsyncIterable, Callable, Iterable, Mapping
-from typing import TYPE_CHECKING, Any, Generic, Literal, TypeAlias, TypeVar
-
-import attrs
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from .._errors import (
     APIResponseError,
@@ -26,6 +24,23 @@ from .._errors import (
 from .._experimental import warn_experimental
 from .._paths import path_segment
 from ._base import Resource
+from ._command_registry import (
+    CLOSE_CHARGE_PORT,
+    COMMAND_SPECS,
+    LOCK,
+    OPEN_CHARGE_PORT,
+    START_CHARGE,
+    STOP_CHARGE,
+    UNLOCK,
+    ChargeWindow,
+    CommandName,
+    PreparedCommand,
+    ScheduleKind,
+    charge_limit_command,
+    delete_schedule_command,
+    destination_command,
+    schedule_command,
+)
 from ._common import check_user_id, read_json, target_ids
 from ._types import CommandExecution, parse_command_execution
 
@@ -38,27 +53,6 @@ if TYPE_CHECKING:
 __all__ = ["ChargeWindow", "CommandName", "Commands", "ScheduleKind"]
 
 T = TypeVar("T")
-
-#: The names `Commands.run_many` accepts: the method names of `Commands`.
-CommandName = Literal[
-    "lock",
-    "unlock",
-    "start_charge",
-    "stop_charge",
-    "set_charge_limit",
-    "set_destination",
-    "open_charge_port",
-    "close_charge_port",
-    "set_charge_schedule",
-    "delete_charge_schedule",
-]
-
-#: The kinds of charge schedule.
-ScheduleKind = Literal["daily", "weekly", "workweek"]
-
-#: A charging window: ``(start, stop)`` as ``"HH:MM"`` strings or `datetime.time`, sent
-#: as ``{"startTime", "stopTime"}``; or a mapping, sent exactly as given.
-ChargeWindow: TypeAlias = "tuple[str | _dt.time, str | _dt.time] | Mapping[str, Any]"
 
 _FAILED = frozenset({"FAILURE", "FAILED", "ERROR"})
 _EXECUTION_TYPES = frozenset({"command-execution", "charge-schedule-execution"})
@@ -161,182 +155,6 @@ def parse_optional_command_response(response: httpx.Response) -> CommandExecutio
     return parse_command_response(response)
 
 
-# -- what to send ---------------------------------------------------------------------------
-
-
-@attrs.frozen
-class _Command(Generic[T]):
-    """One command ready to send to any vehicle: built and checked once."""
-
-    method: str
-    suffix: str  # below /vehicles/{vehicleId}/
-    body: Mapping[str, Any] | None
-    parse: Callable[[httpx.Response], T]
-    #: Why the command is experimental (no Smartcar source lists it); None if it is not.
-    experimental: str | None = None
-
-
-def _simple(suffix: str) -> _Command[CommandExecution]:
-    return _Command("POST", "commands/" + suffix, None, parse_command_response)
-
-
-LOCK = _simple("security/lock")
-UNLOCK = _simple("security/unlock")
-START_CHARGE = _simple("charge/start")
-STOP_CHARGE = _simple("charge/stop")
-# Reported by one third-party write-up only: Smartcar's commands overview and both
-# official SDKs list no charge-port command (see docs/api-fidelity.md).
-_NO_SOURCE = "no Smartcar page or official SDK lists the charge-port commands"
-OPEN_CHARGE_PORT = attrs.evolve(_simple("charge-port/open"), experimental=_NO_SOURCE)
-CLOSE_CHARGE_PORT = attrs.evolve(_simple("charge-port/close"), experimental=_NO_SOURCE)
-
-
-def _attributes(attributes: dict[str, Any]) -> dict[str, Any]:
-    return {"data": {"attributes": attributes}}
-
-
-def charge_limit_command(percent: int) -> _Command[CommandExecution]:
-    """``set_charge_limit``: ``percent`` must be an integer from 50 to 100."""
-    if isinstance(percent, bool) or not isinstance(percent, int) or not 50 <= percent <= 100:
-        raise ValueError(f"percent must be an integer from 50 to 100, got {percent!r}")
-    return _Command(
-        "POST",
-        "commands/charge/set-limit",
-        _attributes({"percent": percent}),
-        parse_command_response,
-    )
-
-
-def _coordinate(value: object, name: str, limit: float) -> float:
-    # The range is checked by comparison alone: an int is compared exactly (10**400
-    # would overflow math.isfinite), and NaN fails every comparison.
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, (int, float))
-        or not -limit <= value <= limit
-    ):
-        shown = repr(value) if not isinstance(value, int) or abs(value) < 10**20 else "a huge int"
-        raise ValueError(f"{name} must be a number from {-limit:g} to {limit:g}, got {shown}")
-    return value
-
-
-def _location(latitude: float, longitude: float) -> dict[str, float]:
-    return {
-        "latitude": _coordinate(latitude, "latitude", 90),
-        "longitude": _coordinate(longitude, "longitude", 180),
-    }
-
-
-def destination_command(*, latitude: float, longitude: float) -> _Command[CommandExecution]:
-    """``set_destination``: latitude in [-90, 90], longitude in [-180, 180]."""
-    return _Command(
-        "POST",
-        "commands/navigation/set-destination",
-        _attributes(_location(latitude, longitude)),
-        parse_command_response,
-    )
-
-
-def _hhmm(value: object, name: str) -> str:
-    if isinstance(value, _dt.time):
-        return f"{value.hour:02d}:{value.minute:02d}"
-    if (
-        isinstance(value, str)
-        and len(value) == 5
-        and value[2] == ":"
-        and value[:2].isdigit()
-        and value[3:].isdigit()
-        and int(value[:2]) < 24
-        and int(value[3:]) < 60
-    ):
-        return value
-    raise ValueError(f"{name} must be a datetime.time or an 'HH:MM' string, got {value!r}")
-
-
-def _window(value: object, name: str) -> dict[str, Any]:
-    if isinstance(value, Mapping):
-        return dict(value)
-    if isinstance(value, (tuple, list)) and len(value) == 2:
-        return {
-            "startTime": _hhmm(value[0], name + " start"),
-            "stopTime": _hhmm(value[1], name + " stop"),
-        }
-    raise ValueError(f"{name} must be a (start, stop) pair or a mapping, got {value!r}")
-
-
-def schedule_command(
-    *,
-    kind: ScheduleKind,
-    latitude: float,
-    longitude: float,
-    start_time: str | _dt.time | None = None,
-    stop_time: str | _dt.time | None = None,
-    days: Mapping[str, ChargeWindow] | None = None,
-    weekdays: ChargeWindow | None = None,
-    weekends: ChargeWindow | None = None,
-) -> _Command[CommandExecution]:
-    """``set_charge_schedule``: the body for ``kind``, checked (see the method)."""
-    given = {
-        "start_time": start_time,
-        "stop_time": stop_time,
-        "days": days,
-        "weekdays": weekdays,
-        "weekends": weekends,
-    }
-    if kind == "daily":
-        allowed: tuple[str, ...] = ("start_time", "stop_time")
-    elif kind == "weekly":
-        allowed = ("days",)
-    elif kind == "workweek":
-        allowed = ("weekdays", "weekends")
-    else:
-        raise ValueError(f"kind must be 'daily', 'weekly' or 'workweek', got {kind!r}")
-    extra = [name for name, value in given.items() if value is not None and name not in allowed]
-    if extra:
-        raise ValueError(f"{', '.join(extra)} cannot be used with kind={kind!r}")
-    attributes: dict[str, Any] = {"location": _location(latitude, longitude)}
-    if kind == "daily":
-        if start_time is None or stop_time is None:
-            raise ValueError("kind='daily' needs start_time and stop_time")
-        attributes["startTime"] = _hhmm(start_time, "start_time")
-        attributes["stopTime"] = _hhmm(stop_time, "stop_time")
-    elif kind == "weekly":
-        if not days:
-            raise ValueError("kind='weekly' needs days, e.g. {'monday': ('08:00', '10:00')}")
-        attributes["days"] = {
-            day: _window(window, f"days[{day!r}]") for day, window in days.items()
-        }
-    else:
-        if weekdays is None or weekends is None:
-            raise ValueError("kind='workweek' needs weekdays and weekends")
-        attributes["weekdays"] = _window(weekdays, "weekdays")
-        attributes["weekends"] = _window(weekends, "weekends")
-    return _Command(
-        "POST", "charge-schedules/" + kind, _attributes(attributes), parse_command_response
-    )
-
-
-def delete_schedule_command(schedule_id: str) -> _Command[CommandExecution | None]:
-    """``delete_charge_schedule``: ``schedule_id`` checked as a path segment."""
-    segment = path_segment(schedule_id, "schedule_id")
-    return _Command("DELETE", "charge-schedules/" + segment, None, parse_optional_command_response)
-
-
-# run_many's table: a ready command, or the function that builds one from arguments.
-_BY_NAME: dict[str, _Command[Any] | Callable[..., _Command[Any]]] = {
-    "lock": LOCK,
-    "unlock": UNLOCK,
-    "start_charge": START_CHARGE,
-    "stop_charge": STOP_CHARGE,
-    "open_charge_port": OPEN_CHARGE_PORT,
-    "close_charge_port": CLOSE_CHARGE_PORT,
-    "set_charge_limit": charge_limit_command,
-    "set_destination": destination_command,
-    "set_charge_schedule": schedule_command,
-    "delete_charge_schedule": delete_schedule_command,
-}
-
-
 # -- the resource ---------------------------------------------------------------------------
 
 
@@ -355,20 +173,25 @@ class Commands(Resource):
         'SUCCESS'
     """
 
-    async def _send(self, segment: str, user_id: str, command: _Command[T]) -> T:
+    async def _send(self, segment: str, user_id: str, command: PreparedCommand[T]) -> T:
+        # The registry types each command by what its answer parses into; the parser
+        # is picked here, where the answers are read.
+        parse: Callable[[httpx.Response], Any] = (
+            parse_optional_command_response if command.may_be_empty else parse_command_response
+        )
         if command.experimental is not None:
             warn_experimental(f"POST .../{command.suffix}", command.experimental, stacklevel=4)
         return await self._client._call(
             command.method,
             "vehicle",
             f"/vehicles/{segment}/{command.suffix}",
-            command.parse,
+            parse,
             json=command.body,
             user_id=user_id,
             command=True,
         )
 
-    async def _run(self, vehicle_id: str, user_id: str, command: _Command[T]) -> T:
+    async def _run(self, vehicle_id: str, user_id: str, command: PreparedCommand[T]) -> T:
         segment = path_segment(vehicle_id, "vehicle_id")
         return await self._send(segment, check_user_id(user_id), command)
 
@@ -575,16 +398,10 @@ class Commands(Resource):
             ...     async for outcome in outcomes:
             ...         print(outcome.target.vehicle_id, outcome.ok)
         """
-        entry = _BY_NAME.get(name)
-        if entry is None:
-            raise ValueError(f"unknown command {name!r}; one of: {', '.join(_BY_NAME)}")
-        command: _Command[CommandExecution | None]
-        if isinstance(entry, _Command):
-            if command_kwargs:
-                raise TypeError(f"{name} takes no arguments, got {', '.join(command_kwargs)}")
-            command = entry
-        else:
-            command = entry(**command_kwargs)
+        spec = COMMAND_SPECS.get(name)
+        if spec is None:
+            raise ValueError(f"unknown command {name!r}; one of: {', '.join(COMMAND_SPECS)}")
+        command: PreparedCommand[CommandExecution | None] = spec.prepare(**command_kwargs)
         send = self._send
 
         async def run(target: VehicleTarget) -> CommandExecution | None:

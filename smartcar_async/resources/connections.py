@@ -2,24 +2,33 @@
 
 from __future__ import annotations
 
-from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, TypedDict
 
-from .._models import unwrap
 from .._pagination import AsyncPaginator, Page
 from .._paths import path_segment
 from ._base import Resource
-from ._common import check_filter, check_page_size, fetch_page, no_content, read_json
+from ._common import no_content
+from ._listing import Listing, Query, paginate, single
 from ._types import Connection, parse_connection
 
 if TYPE_CHECKING:
-    import httpx
+    from typing_extensions import Unpack
 
-__all__ = ["Connections"]
+__all__ = ["ConnectionFilters", "Connections"]
 
 
-def _parse_connection_response(response: httpx.Response) -> Connection:
-    return parse_connection(unwrap(read_json(response)))
+class ConnectionFilters(TypedDict, total=False):
+    """The filters of `Connections.list` and `Connections.list_page`, all optional."""
+
+    user_id: Annotated[str | None, Query("filter[userId]")]
+    vehicle_id: Annotated[str | None, Query("filter[vehicleId]")]
+    mode: Annotated[str | None, Query("filter[vehicle.mode]", default="live")]
+    external_user_id: Annotated[str | None, Query("filter[user.externalId]")]
+    page_size: int | None
+
+
+CONNECTIONS = Listing("vehicle", "/connections", parse_connection, ConnectionFilters)
+_read_connection = single(parse_connection)
 
 
 class Connections(Resource):
@@ -33,15 +42,7 @@ class Connections(Resource):
         ...     print(connection.vehicle_id, connection.user_id, connection.vehicle.make)
     """
 
-    def list(
-        self,
-        *,
-        user_id: str | None = None,
-        vehicle_id: str | None = None,
-        mode: str | None = "live",
-        external_user_id: str | None = None,
-        page_size: int | None = None,
-    ) -> AsyncPaginator[Connection]:
+    def list(self, **filters: Unpack[ConnectionFilters]) -> AsyncPaginator[Connection]:
         """List connections, newest pages fetched only as the loop reaches them.
 
         ``await`` the result for the first `Page` (with ``total_count``), or
@@ -49,17 +50,19 @@ class Connections(Resource):
         use `list_page` through ``with_raw_response``.
 
         Args:
-            user_id: only this user's connections (``filter[userId]``).
-            vehicle_id: only this vehicle's connections (``filter[vehicleId]``).
-            mode: ``"live"`` (the API's default too) or ``"simulated"``; None sends no
-                mode filter.
-            external_user_id: only connections of the user with this external id
-                (``filter[user.externalId]``).
-            page_size: connections per page (the API's default is 10).
+            **filters: any of `ConnectionFilters`:
+                ``user_id``: only this user's connections (``filter[userId]``).
+                ``vehicle_id``: only this vehicle's connections (``filter[vehicleId]``).
+                ``mode``: ``"live"`` (the default, the API's too) or ``"simulated"``;
+                None sends no mode filter.
+                ``external_user_id``: only connections of the user with this external
+                id (``filter[user.externalId]``).
+                ``page_size``: connections per page (the API's default is 10).
 
         Raises:
             ValueError: a filter is empty or ``page_size`` is not a positive integer
                 (before any request).
+            TypeError: a keyword that is not a filter of this list.
 
         Examples:
             >>> first = await client.connections.list(page_size=100)
@@ -68,45 +71,18 @@ class Connections(Resource):
             >>> async for connection in client.connections.list(user_id=user_id):
             ...     print(connection.vehicle_id)
         """
-        params = _list_params(user_id, vehicle_id, mode, external_user_id, page_size)
-        return AsyncPaginator(
-            partial(
-                fetch_page,
-                self._client,
-                "vehicle",
-                "/connections",
-                parse_connection,
-                params,
-                page_size,
-            )
-        )
+        return paginate(CONNECTIONS, self.list_page, filters)
 
     async def list_page(
-        self,
-        page_number: int = 1,
-        *,
-        user_id: str | None = None,
-        vehicle_id: str | None = None,
-        mode: str | None = "live",
-        external_user_id: str | None = None,
-        page_size: int | None = None,
+        self, page_number: int = 1, **filters: Unpack[ConnectionFilters]
     ) -> Page[Connection]:
-        """One page of `list`, by number (1-based); one request.
+        """One page of `list`, by number (1-based), with the same filters; one request.
 
         Examples:
             >>> raw = await client.connections.with_raw_response.list_page(2, page_size=50)
             >>> raw.request_id, len(raw.parse())
         """
-        params = _list_params(user_id, vehicle_id, mode, external_user_id, page_size)
-        return await fetch_page(
-            self._client,
-            "vehicle",
-            "/connections",
-            parse_connection,
-            params,
-            page_size,
-            page_number,
-        )
+        return await CONNECTIONS.page(self._client, page_number, filters)
 
     async def get(self, connection_id: str) -> Connection:
         """One connection by id (no ``sc-user-id`` needed).
@@ -122,7 +98,7 @@ class Connections(Resource):
         """
         segment = path_segment(connection_id, "connection_id")
         return await self._client._call(
-            "GET", "vehicle", f"/connections/{segment}", _parse_connection_response
+            "GET", "vehicle", f"/connections/{segment}", _read_connection
         )
 
     async def delete(self, connection_id: str) -> None:
@@ -137,24 +113,3 @@ class Connections(Resource):
         """
         segment = path_segment(connection_id, "connection_id")
         await self._client._call("DELETE", "vehicle", f"/connections/{segment}", no_content)
-
-
-def _list_params(
-    user_id: str | None,
-    vehicle_id: str | None,
-    mode: str | None,
-    external_user_id: str | None,
-    page_size: int | None,
-) -> dict[str, Any]:
-    params: dict[str, Any] = {}
-    if user_id is not None:
-        params["filter[userId]"] = check_filter(user_id, "user_id")
-    if vehicle_id is not None:
-        params["filter[vehicleId]"] = check_filter(vehicle_id, "vehicle_id")
-    if mode is not None:
-        params["filter[vehicle.mode]"] = check_filter(mode, "mode")
-    if external_user_id is not None:
-        params["filter[user.externalId]"] = check_filter(external_user_id, "external_user_id")
-    if page_size is not None:
-        params["page[size]"] = check_page_size(page_size)
-    return params

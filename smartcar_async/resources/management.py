@@ -6,14 +6,13 @@ user ids here are filters or body fields, not the user the call acts for.
 
 from __future__ import annotations
 
-from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any, TypedDict
 
-from .._models import unwrap
 from .._pagination import AsyncPaginator, Page
 from .._paths import path_segment
 from ._base import Resource
-from ._common import check_filter, check_page_size, fetch_page, no_content, read_json
+from ._common import check_filter, no_content, read_json
+from ._listing import Listing, Query, flag, paginate, single
 from ._types import (
     Subscription,
     SubscriptionRequest,
@@ -24,85 +23,73 @@ from ._types import (
 
 if TYPE_CHECKING:
     import httpx
+    from typing_extensions import Unpack
 
-__all__ = ["Subscriptions", "Webhooks"]
-
-
-def _parse_webhook_response(response: httpx.Response) -> Webhook:
-    return parse_webhook(unwrap(read_json(response)))
+__all__ = ["SubscriptionFilters", "Subscriptions", "WebhookFilters", "Webhooks"]
 
 
-def _parse_subscription_response(response: httpx.Response) -> Subscription:
-    return parse_subscription(unwrap(read_json(response)))
+class WebhookFilters(TypedDict, total=False):
+    """The filters of `Webhooks.list` and `Webhooks.list_page`, all optional."""
+
+    name: Annotated[str | None, Query("filter[name]")]
+    callback_uri: Annotated[str | None, Query("filter[callbackUri]")]
+    is_enabled: Annotated[bool | None, Query("filter[isEnabled]", check=flag)]
+    auto_subscribe: Annotated[bool | None, Query("filter[autoSubscribe]", check=flag)]
+    page_size: int | None
 
 
-def _flag(value: bool, name: str) -> str:
-    if not isinstance(value, bool):
-        raise ValueError(f"{name} must be True or False, got {value!r}")
-    return "true" if value else "false"
+class SubscriptionFilters(TypedDict, total=False):
+    """The filters of `Subscriptions.list` and `Subscriptions.list_page`, all optional."""
+
+    user_id: Annotated[str | None, Query("filter[userId]")]
+    webhook_id: Annotated[str | None, Query("filter[webhookId]")]
+    vehicle_id: Annotated[str | None, Query("filter[vehicleId]")]
+    mode: Annotated[str | None, Query("filter[vehicle.mode]")]
+    page_size: int | None
+
+
+WEBHOOKS = Listing("management", "/webhooks", parse_webhook, WebhookFilters)
+SUBSCRIPTIONS = Listing("management", "/subscriptions", parse_subscription, SubscriptionFilters)
+_read_webhook = single(parse_webhook)
+_read_subscription = single(parse_subscription)
 
 
 class Webhooks(Resource):
     """The application's webhooks (``/webhooks``, Management API). Read-only.
+
+    This reads how webhooks are configured; receiving their deliveries is the job of
+    `smartcar_async.webhooks.WebhookReceiver`.
 
     Examples:
         >>> async for hook in client.webhooks.list(is_enabled=True):
         ...     print(hook.name, hook.callback_uri)
     """
 
-    def list(
-        self,
-        *,
-        name: str | None = None,
-        callback_uri: str | None = None,
-        is_enabled: bool | None = None,
-        auto_subscribe: bool | None = None,
-        page_size: int | None = None,
-    ) -> AsyncPaginator[Webhook]:
+    def list(self, **filters: Unpack[WebhookFilters]) -> AsyncPaginator[Webhook]:
         """List webhooks; ``await`` for the first `Page`, ``async for`` for all.
 
         Args:
-            name: partial, case-insensitive match on the name (``filter[name]``).
-            callback_uri: partial, case-insensitive match (``filter[callbackUri]``).
-            is_enabled: only enabled (True) or disabled (False) webhooks.
-            auto_subscribe: only webhooks that do (True) or do not auto-subscribe.
-            page_size: webhooks per page (API default 50, maximum 100).
+            **filters: any of `WebhookFilters`:
+                ``name``: partial, case-insensitive match on the name (``filter[name]``).
+                ``callback_uri``: partial, case-insensitive match (``filter[callbackUri]``).
+                ``is_enabled``: only enabled (True) or disabled (False) webhooks.
+                ``auto_subscribe``: only webhooks that do (True) or do not auto-subscribe.
+                ``page_size``: webhooks per page (API default 50, maximum 100).
 
         Examples:
             >>> hooks = await client.webhooks.list(name="fleet").to_list()
         """
-        params = _webhook_params(name, callback_uri, is_enabled, auto_subscribe, page_size)
-        return AsyncPaginator(
-            partial(
-                fetch_page,
-                self._client,
-                "management",
-                "/webhooks",
-                parse_webhook,
-                params,
-                page_size,
-            )
-        )
+        return paginate(WEBHOOKS, self.list_page, filters)
 
     async def list_page(
-        self,
-        page_number: int = 1,
-        *,
-        name: str | None = None,
-        callback_uri: str | None = None,
-        is_enabled: bool | None = None,
-        auto_subscribe: bool | None = None,
-        page_size: int | None = None,
+        self, page_number: int = 1, **filters: Unpack[WebhookFilters]
     ) -> Page[Webhook]:
         """One page of `list`, by number; one request (works with ``with_raw_response``).
 
         Examples:
             >>> page = await client.webhooks.list_page(2, page_size=100)
         """
-        params = _webhook_params(name, callback_uri, is_enabled, auto_subscribe, page_size)
-        return await fetch_page(
-            self._client, "management", "/webhooks", parse_webhook, params, page_size, page_number
-        )
+        return await WEBHOOKS.page(self._client, page_number, filters)
 
     async def get(self, webhook_id: str) -> Webhook:
         """One webhook by id.
@@ -117,9 +104,7 @@ class Webhooks(Resource):
             ['tractionbattery-stateofcharge']
         """
         segment = path_segment(webhook_id, "webhook_id")
-        return await self._client._call(
-            "GET", "management", f"/webhooks/{segment}", _parse_webhook_response
-        )
+        return await self._client._call("GET", "management", f"/webhooks/{segment}", _read_webhook)
 
 
 class Subscriptions(Resource):
@@ -133,67 +118,33 @@ class Subscriptions(Resource):
         ... )
     """
 
-    def list(
-        self,
-        *,
-        user_id: str | None = None,
-        webhook_id: str | None = None,
-        vehicle_id: str | None = None,
-        mode: str | None = None,
-        page_size: int | None = None,
-    ) -> AsyncPaginator[Subscription]:
+    def list(self, **filters: Unpack[SubscriptionFilters]) -> AsyncPaginator[Subscription]:
         """List subscriptions; ``await`` for the first `Page`, ``async for`` for all.
 
         Args:
-            user_id: only this user's vehicles (``filter[userId]``).
-            webhook_id: only this webhook's subscriptions (``filter[webhookId]``).
-            vehicle_id: only this vehicle's subscriptions (``filter[vehicleId]``).
-            mode: ``"live"`` or ``"simulated"`` (``filter[vehicle.mode]``); None sends
-                no mode filter.
-            page_size: subscriptions per page (API default 25, maximum 100).
+            **filters: any of `SubscriptionFilters`:
+                ``user_id``: only this user's vehicles (``filter[userId]``).
+                ``webhook_id``: only this webhook's subscriptions (``filter[webhookId]``).
+                ``vehicle_id``: only this vehicle's subscriptions (``filter[vehicleId]``).
+                ``mode``: ``"live"`` or ``"simulated"`` (``filter[vehicle.mode]``); none
+                by default.
+                ``page_size``: subscriptions per page (API default 25, maximum 100).
 
         Examples:
             >>> async for sub in client.subscriptions.list(webhook_id=webhook_id):
             ...     print(sub.vehicle_id)
         """
-        params = _subscription_params(user_id, webhook_id, vehicle_id, mode, page_size)
-        return AsyncPaginator(
-            partial(
-                fetch_page,
-                self._client,
-                "management",
-                "/subscriptions",
-                parse_subscription,
-                params,
-                page_size,
-            )
-        )
+        return paginate(SUBSCRIPTIONS, self.list_page, filters)
 
     async def list_page(
-        self,
-        page_number: int = 1,
-        *,
-        user_id: str | None = None,
-        webhook_id: str | None = None,
-        vehicle_id: str | None = None,
-        mode: str | None = None,
-        page_size: int | None = None,
+        self, page_number: int = 1, **filters: Unpack[SubscriptionFilters]
     ) -> Page[Subscription]:
         """One page of `list`, by number; one request (works with ``with_raw_response``).
 
         Examples:
             >>> raw = await client.subscriptions.with_raw_response.list_page(1)
         """
-        params = _subscription_params(user_id, webhook_id, vehicle_id, mode, page_size)
-        return await fetch_page(
-            self._client,
-            "management",
-            "/subscriptions",
-            parse_subscription,
-            params,
-            page_size,
-            page_number,
-        )
+        return await SUBSCRIPTIONS.page(self._client, page_number, filters)
 
     async def get(self, subscription_id: str) -> Subscription:
         """One subscription by id.
@@ -204,7 +155,7 @@ class Subscriptions(Resource):
         """
         segment = path_segment(subscription_id, "subscription_id")
         return await self._client._call(
-            "GET", "management", f"/subscriptions/{segment}", _parse_subscription_response
+            "GET", "management", f"/subscriptions/{segment}", _read_subscription
         )
 
     async def create(
@@ -271,45 +222,3 @@ def _subscription_request(
         subscription=subscription,
         raw=payload,
     )
-
-
-def _webhook_params(
-    name: str | None,
-    callback_uri: str | None,
-    is_enabled: bool | None,
-    auto_subscribe: bool | None,
-    page_size: int | None,
-) -> dict[str, Any]:
-    params: dict[str, Any] = {}
-    if name is not None:
-        params["filter[name]"] = check_filter(name, "name")
-    if callback_uri is not None:
-        params["filter[callbackUri]"] = check_filter(callback_uri, "callback_uri")
-    if is_enabled is not None:
-        params["filter[isEnabled]"] = _flag(is_enabled, "is_enabled")
-    if auto_subscribe is not None:
-        params["filter[autoSubscribe]"] = _flag(auto_subscribe, "auto_subscribe")
-    if page_size is not None:
-        params["page[size]"] = check_page_size(page_size)
-    return params
-
-
-def _subscription_params(
-    user_id: str | None,
-    webhook_id: str | None,
-    vehicle_id: str | None,
-    mode: str | None,
-    page_size: int | None,
-) -> dict[str, Any]:
-    params: dict[str, Any] = {}
-    if user_id is not None:
-        params["filter[userId]"] = check_filter(user_id, "user_id")
-    if webhook_id is not None:
-        params["filter[webhookId]"] = check_filter(webhook_id, "webhook_id")
-    if vehicle_id is not None:
-        params["filter[vehicleId]"] = check_filter(vehicle_id, "vehicle_id")
-    if mode is not None:
-        params["filter[vehicle.mode]"] = check_filter(mode, "mode")
-    if page_size is not None:
-        params["page[size]"] = check_page_size(page_size)
-    return params

@@ -4,32 +4,18 @@ from __future__ import annotations
 
 import datetime as _dt
 from collections.abc import AsyncIterable, Callable, Iterable, Mapping
-from typing import TYPE_CHECKING, Any, TypeAlias
+from typing import TYPE_CHECKING, TypeAlias
 
 from .._paths import path_segment
 from ..signals import Signal, Signals, parse_signal, parse_signals
-from ._base import Resource, _RawView
-from ._common import check_user_id, read_json, target_ids
+from ._base import RawView, Resource
+from ._command_registry import ChargeWindow, ScheduleKind
+from ._common import check_user_id, target_ids
+from ._listing import json_body
 from ._signal_pages import follow_signal_pages
 from ._types import CommandExecution, Connection, Vehicle, parse_vehicle
-from .commands import (
-    CLOSE_CHARGE_PORT,
-    LOCK,
-    OPEN_CHARGE_PORT,
-    START_CHARGE,
-    STOP_CHARGE,
-    UNLOCK,
-    ChargeWindow,
-    ScheduleKind,
-    charge_limit_command,
-    delete_schedule_command,
-    destination_command,
-    schedule_command,
-)
 
 if TYPE_CHECKING:
-    import httpx
-
     from .._client import SmartcarClient
     from .._fanout import FanOut, FanOutProgress
 
@@ -40,17 +26,10 @@ __all__ = ["VehicleHandle", "VehicleTarget", "Vehicles"]
 VehicleTarget: TypeAlias = "VehicleHandle | Connection | tuple[str, str]"
 
 
-def _parse_vehicle(response: httpx.Response) -> Vehicle:
-    return parse_vehicle(read_json(response))
-
-
-def _parse_signals(response: httpx.Response) -> Signals:
-    return parse_signals(read_json(response))
-
-
-def _parse_signal(response: httpx.Response) -> Signal:
-    # parse_signal reads both the bare signal (older docs) and {"data": ...} (newer spec).
-    return parse_signal(read_json(response))
+_read_vehicle = json_body(parse_vehicle)
+_read_signals = json_body(parse_signals)
+# parse_signal reads both the bare signal (older docs) and {"data": ...} (newer spec).
+_read_signal = json_body(parse_signal)
 
 
 class Vehicles(Resource):
@@ -79,7 +58,7 @@ class Vehicles(Resource):
         return await self._get(path_segment(vehicle_id, "vehicle_id"))
 
     async def _get(self, segment: str) -> Vehicle:
-        return await self._client._call("GET", "vehicle", f"/vehicles/{segment}", _parse_vehicle)
+        return await self._client._call("GET", "vehicle", f"/vehicles/{segment}", _read_vehicle)
 
     async def signals(self, vehicle_id: str, *, user_id: str) -> Signals:
         """Every signal the application can read on the vehicle.
@@ -101,7 +80,7 @@ class Vehicles(Resource):
     async def _signals(self, segment: str, user_id: str) -> Signals:
         path = f"/vehicles/{segment}/signals"
         first = await self._client._call(
-            "GET", "vehicle", path, _parse_signals, user_id=user_id, units=True
+            "GET", "vehicle", path, _read_signals, user_id=user_id, units=True
         )
         if not isinstance(first, Signals):
             return first  # with_raw_response: the first page, as the API sent it
@@ -129,7 +108,7 @@ class Vehicles(Resource):
             "GET",
             "vehicle",
             f"/vehicles/{segment}/signals/{code_segment}",
-            _parse_signal,
+            _read_signal,
             user_id=user_id,
             units=True,
         )
@@ -216,13 +195,13 @@ class VehicleHandle:
         return hash((self.vehicle_id, self.user_id))
 
     @property
-    def with_raw_response(self) -> Any:
+    def with_raw_response(self) -> RawView:
         """The same methods, each returning a `RawResponse`.
 
         Examples:
             >>> raw = await car.with_raw_response.signals()
         """
-        return _RawView(self)
+        return RawView(self)
 
     async def get(self) -> Vehicle:
         """`Vehicles.get` for this vehicle."""
@@ -242,19 +221,19 @@ class VehicleHandle:
 
     async def lock(self) -> CommandExecution:
         """`Commands.lock` for this vehicle."""
-        return await self._client.commands._send(self._segment, self.user_id, LOCK)
+        return await self._client.commands.lock(self.vehicle_id, user_id=self.user_id)
 
     async def unlock(self) -> CommandExecution:
         """`Commands.unlock` for this vehicle."""
-        return await self._client.commands._send(self._segment, self.user_id, UNLOCK)
+        return await self._client.commands.unlock(self.vehicle_id, user_id=self.user_id)
 
     async def start_charge(self) -> CommandExecution:
         """`Commands.start_charge` for this vehicle."""
-        return await self._client.commands._send(self._segment, self.user_id, START_CHARGE)
+        return await self._client.commands.start_charge(self.vehicle_id, user_id=self.user_id)
 
     async def stop_charge(self) -> CommandExecution:
         """`Commands.stop_charge` for this vehicle."""
-        return await self._client.commands._send(self._segment, self.user_id, STOP_CHARGE)
+        return await self._client.commands.stop_charge(self.vehicle_id, user_id=self.user_id)
 
     async def set_charge_limit(self, percent: int) -> CommandExecution:
         """`Commands.set_charge_limit` for this vehicle.
@@ -262,21 +241,23 @@ class VehicleHandle:
         Examples:
             >>> await car.set_charge_limit(80)
         """
-        command = charge_limit_command(percent)
-        return await self._client.commands._send(self._segment, self.user_id, command)
+        return await self._client.commands.set_charge_limit(
+            self.vehicle_id, percent, user_id=self.user_id
+        )
 
     async def set_destination(self, *, latitude: float, longitude: float) -> CommandExecution:
         """`Commands.set_destination` for this vehicle."""
-        command = destination_command(latitude=latitude, longitude=longitude)
-        return await self._client.commands._send(self._segment, self.user_id, command)
+        return await self._client.commands.set_destination(
+            self.vehicle_id, latitude=latitude, longitude=longitude, user_id=self.user_id
+        )
 
     async def open_charge_port(self) -> CommandExecution:
         """`Commands.open_charge_port` for this vehicle."""
-        return await self._client.commands._send(self._segment, self.user_id, OPEN_CHARGE_PORT)
+        return await self._client.commands.open_charge_port(self.vehicle_id, user_id=self.user_id)
 
     async def close_charge_port(self) -> CommandExecution:
         """`Commands.close_charge_port` for this vehicle."""
-        return await self._client.commands._send(self._segment, self.user_id, CLOSE_CHARGE_PORT)
+        return await self._client.commands.close_charge_port(self.vehicle_id, user_id=self.user_id)
 
     async def set_charge_schedule(
         self,
@@ -298,8 +279,10 @@ class VehicleHandle:
             ...     weekdays=("01:00", "05:00"), weekends=("09:00", "12:00"),
             ... )
         """
-        command = schedule_command(
+        return await self._client.commands.set_charge_schedule(
+            self.vehicle_id,
             kind=kind,
+            user_id=self.user_id,
             latitude=latitude,
             longitude=longitude,
             start_time=start_time,
@@ -308,9 +291,9 @@ class VehicleHandle:
             weekdays=weekdays,
             weekends=weekends,
         )
-        return await self._client.commands._send(self._segment, self.user_id, command)
 
     async def delete_charge_schedule(self, schedule_id: str) -> CommandExecution | None:
         """`Commands.delete_charge_schedule` for this vehicle."""
-        command = delete_schedule_command(schedule_id)
-        return await self._client.commands._send(self._segment, self.user_id, command)
+        return await self._client.commands.delete_charge_schedule(
+            self.vehicle_id, schedule_id, user_id=self.user_id
+        )

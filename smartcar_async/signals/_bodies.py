@@ -13,33 +13,6 @@ import attrs
 
 from .._models import RAW
 
-__all__ = [
-    "AvailableCapacity",
-    "ChargeLimit",
-    "ChargeLimitCondition",
-    "ChargeLimitsBody",
-    "Door",
-    "DoorsBody",
-    "DriveModeBody",
-    "GenericBody",
-    "GridBody",
-    "GridCell",
-    "LocationBody",
-    "NominalCapacityBody",
-    "OpenLockBody",
-    "RangeBody",
-    "RangeEstimate",
-    "SignalBody",
-    "StatusBody",
-    "Tire",
-    "TiresBody",
-    "UnitValue",
-    "Value",
-    "ValuesBody",
-    "Window",
-    "WindowsBody",
-]
-
 # The classes below say ``attrs.frozen(kw_only=True)`` (what ``_models.model`` is) in
 # full: mypy's attrs plugin does not see through the alias and would not know the fields.
 

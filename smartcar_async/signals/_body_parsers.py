@@ -233,31 +233,36 @@ def _parse_charge_limits(body: _Json) -> ChargeLimitsBody:
     )
 
 
-def _parse_status(body: _Json) -> StatusBody:
-    _require_any_key(body, "status")
-    return StatusBody(
-        status=require_str(body["status"]),
-        description=require_str(body.get("description")),
-        raw=body,
-    )
+def _flat_parser(
+    body_type: type[StatusBody | OpenLockBody | DriveModeBody],
+    any_of: tuple[str, ...],
+    fields: tuple[_CellField, ...],
+) -> BodyParser:
+    """A parser of a flat body: one of ``any_of`` must be there, each field is read
+    by its reader. For the rarer bodies; the common ones are written out for speed."""
+
+    def parse(body: _Json) -> SignalBody:
+        _require_any_key(body, *any_of)
+        return body_type(raw=body, **{field: read(body.get(key)) for field, key, read in fields})
+
+    return parse
 
 
-def _parse_open_lock(body: _Json) -> OpenLockBody:
-    _require_any_key(body, "isOpen", "isLocked")
-    return OpenLockBody(
-        is_open=require_bool(body.get("isOpen")),
-        is_locked=require_bool(body.get("isLocked")),
-        raw=body,
-    )
-
-
-def _parse_drive_mode(body: _Json) -> DriveModeBody:
-    _require_any_key(body, "canonical", "oemDisplayName")
-    return DriveModeBody(
-        canonical=require_str(body.get("canonical")),
-        oem_display_name=require_str(body.get("oemDisplayName")),
-        raw=body,
-    )
+_parse_status = _flat_parser(
+    StatusBody,
+    ("status",),
+    (("status", "status", require_str), ("description", "description", require_str)),
+)
+_parse_open_lock = _flat_parser(
+    OpenLockBody,
+    ("isOpen", "isLocked"),
+    (("is_open", "isOpen", require_bool), ("is_locked", "isLocked", require_bool)),
+)
+_parse_drive_mode = _flat_parser(
+    DriveModeBody,
+    ("canonical", "oemDisplayName"),
+    (("canonical", "canonical", require_str), ("oem_display_name", "oemDisplayName", require_str)),
+)
 
 
 def _parse_nominal_capacity(body: _Json) -> NominalCapacityBody:

@@ -29,29 +29,6 @@ from ._bodies import (
     WindowsBody,
 )
 
-__all__ = [
-    "CATALOGUE",
-    "CHARGE_LIMITS",
-    "CHARGING_STATUS",
-    "DOORS",
-    "FUEL_LEVEL",
-    "GROUPS",
-    "IS_ASLEEP",
-    "IS_CHARGING",
-    "IS_CHARGING_CABLE_CONNECTED",
-    "IS_LOCKED",
-    "IS_ONLINE",
-    "LOCATION",
-    "ODOMETER",
-    "RANGE",
-    "STATE_OF_CHARGE",
-    "TIRES",
-    "VIN",
-    "SignalSpec",
-    "code_for",
-    "full_name_for",
-]
-
 
 @attrs.frozen(kw_only=True)
 class SignalSpec:

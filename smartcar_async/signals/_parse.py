@@ -11,9 +11,9 @@ import datetime as _dt
 from collections.abc import Mapping
 from typing import Any, Final, TypeAlias, TypeGuard
 
-from .._coerce import WrongType, text, whole_number
+from .._coerce import WrongType, text
 from .._errors import APIResponseError
-from .._models import _SECONDS_LIMIT, parse_timestamp
+from .._models import _SECONDS_LIMIT, parse_timestamp, vehicle_fields
 from ._bodies import GenericBody, SignalBody
 from ._body_parsers import BodyParser, infer_body, parser_for
 from ._catalogue import CATALOGUE, SignalSpec
@@ -257,9 +257,7 @@ def _included_vehicle(included: object) -> SignalsVehicle | None:
     fields = attributes if isinstance(attributes, Mapping) else resource
     return SignalsVehicle(
         id=text(resource.get("id")),
-        make=text(fields.get("make")),
-        model=text(fields.get("model")),
-        year=whole_number(fields.get("year")),
+        **vehicle_fields(fields),
         mode=text(fields.get("mode")),
         powertrain_type=text(fields.get("powertrainType")),
         raw=resource,

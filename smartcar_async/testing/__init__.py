@@ -32,7 +32,7 @@ from ._emulator import (
 from ._faults import Fault, FaultRule, FaultSet, RateLimits
 from ._stats import CommandRecord, EmulatorStats
 from ._transport import EmulatorTransport
-from ._webhooks import Delivery, DeliveryAttempt, WebhookEvent
+from ._webhooks import Delivery, DeliveryAttempt, EmulatedEvent
 
 __all__ = [
     "CONNECT_URL",
@@ -45,6 +45,7 @@ __all__ = [
     "Delivery",
     "DeliveryAttempt",
     "DroppedConnection",
+    "EmulatedEvent",
     "EmulatorStats",
     "EmulatorTransport",
     "Fault",
@@ -56,6 +57,11 @@ __all__ = [
     "VirtualClock",
     "WebhookEvent",
 ]
+
+#: The name `EmulatedEvent` had before 0.2, kept so existing tests keep working. It
+#: collided with `smartcar_async.webhooks.WebhookEvent`, the parsed event a receiver
+#: gets; new code says `EmulatedEvent`.
+WebhookEvent = EmulatedEvent
 
 for _name in __all__:
     _obj = globals()[_name]

@@ -13,7 +13,7 @@ import asyncio
 import contextvars
 import socket
 import threading
-from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 from urllib.parse import quote
@@ -23,15 +23,12 @@ import anyio.from_thread
 import anyio.lowlevel
 import anyio.to_thread
 
+from .._asgi import ASGIApp, Receive, Scope, Send, serve_lifespan
 from ._http import EmuRequest, EmuResponse
 from ._transport import Handler
 
 __all__ = ["ASGIApp", "EmulatorASGIApp", "serve"]
 
-Scope = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
-Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 # Set by `serve`'s uvicorn protocol for each request: how to break its connection.
 _ABORT: contextvars.ContextVar[Callable[[], None] | None] = contextvars.ContextVar(
@@ -59,7 +56,7 @@ class EmulatorASGIApp:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
-            await _lifespan(receive, send)
+            await serve_lifespan(receive, send)
             return
         if scope["type"] != "http":
             return
@@ -107,16 +104,6 @@ class EmulatorASGIApp:
         for chunk in final:
             await send({"type": "http.response.body", "body": chunk, "more_body": True})
         await send({"type": "http.response.body", "body": b""})
-
-
-async def _lifespan(receive: Receive, send: Send) -> None:
-    while True:
-        message = await receive()
-        if message["type"] == "lifespan.startup":
-            await send({"type": "lifespan.startup.complete"})
-        elif message["type"] == "lifespan.shutdown":
-            await send({"type": "lifespan.shutdown.complete"})
-            return
 
 
 async def _drop() -> None:

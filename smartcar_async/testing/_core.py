@@ -24,22 +24,25 @@ from ._commands import (
     check_awake,
     check_capable,
     check_permission,
-    parse_attributes,
     schedule_effects,
     schedule_supported,
     validate_schedule,
 )
 from ._faults import Fault, FaultSet, RateLimiter
 from ._http import (
+    ApiError,
     EmuRequest,
     EmuResponse,
     default_error,
     dumps,
     error_body,
     error_response,
+    found,
     json_response,
     oauth_error,
 )
+from ._http import api_error as _fail
+from ._management import MODES, ManagementHandlers
 from ._render import (
     PageError,
     connection_resource,
@@ -49,13 +52,11 @@ from ._render import (
     signal_resource_in,
     signals_collection_bytes,
     signals_page_bytes,
-    subscription_resource,
     vehicle_resource,
-    webhook_resource,
 )
 from ._routes import ROUTES, TOKEN, UNAUTHENTICATED, Route, match
 from ._signal_values import describe
-from ._state import Connection, IdSource, SignalState, State, Subscription, TokenStore, Vehicle, iso
+from ._state import Connection, IdSource, SignalState, State, TokenStore, Vehicle, iso
 from ._stats import CommandRecord, EmulatorStats
 from ._units import IMPERIAL, unit_system
 
@@ -67,22 +68,9 @@ _UNKNOWN = "UNKNOWN"
 _COMMANDS_BY_ROUTE: dict[str, CommandSpec] = {
     f"POST /vehicles/{{id}}/commands/{c.group}/{c.action}": c for c in COMMANDS
 }
-_MODES = ("live", "simulated")
 
 
-class ApiError(Exception):
-    """Raised by a handler to answer with a finished error response."""
-
-    def __init__(self, response: EmuResponse) -> None:
-        super().__init__(response.status)
-        self.response = response
-
-
-def _fail(status: int, type_: str, code: str | None, detail: str) -> ApiError:
-    return ApiError(error_response(status, type_, code, detail))
-
-
-class EmulatorCore:
+class EmulatorCore(ManagementHandlers):
     """Owns the state and answers requests. `SmartcarEmulator` is its public face."""
 
     def __init__(
@@ -231,31 +219,9 @@ class EmulatorCore:
             body = handled.body if handled is not None and handled.body else b'{"data":[{"id":"'
             status = handled.status if handled is not None else 200
             return EmuResponse(status, body[: max(1, len(body) // 2)])
-        retry_after = None if fault.retry_after is None else max(0, round(fault.retry_after))
-        if fault.body is not None:
-            response = EmuResponse(
-                fault.status_code, fault.body, [("content-type", fault.content_type)]
-            )
-        elif route is not None and route.api == TOKEN:
-            error = "temporarily_unavailable" if fault.status_code in (429, 503) else "server_error"
-            response = oauth_error(fault.status_code, error, "Injected fault.")
-        else:
-            type_, code = default_error(fault.status_code)
-            if fault.kind == "rate_limit":
-                type_ = "RATE_LIMIT"
-            response = EmuResponse(
-                fault.status_code,
-                dumps(
-                    error_body(
-                        fault.status_code,
-                        fault.error_type or type_,
-                        fault.error_code or code,
-                        fault.detail or "Injected fault.",
-                    )
-                ),
-            )
-        if retry_after is not None:
-            response.headers.append(("retry-after", str(retry_after)))
+        response = _injected_error(fault, route)
+        if fault.retry_after is not None:
+            response.headers.append(("retry-after", str(max(0, round(fault.retry_after)))))
         return response
 
     # -- checks -----------------------------------------------------------------------
@@ -411,7 +377,7 @@ class EmulatorCore:
         query = self._query(request)
         state = self.state
         mode = query.get("filter[vehicle.mode]") or "live"
-        if mode not in _MODES:
+        if mode not in MODES:
             raise _fail(
                 400, "VALIDATION", "PARAMETER", "filter[vehicle.mode] is live or simulated."
             )
@@ -449,10 +415,7 @@ class EmulatorCore:
         return json_response(200, body)
 
     def _connection(self, connection_id: str) -> Connection:
-        connection = self.state.connections.get(connection_id)
-        if connection is None:
-            raise _fail(404, "RESOURCE_NOT_FOUND", None, "No connection has this id.")
-        return connection
+        return found(self.state.connections, connection_id, "connection")
 
     def _h_get_connection(
         self, request: EmuRequest, params: list[str], route: Route, rid: str
@@ -703,126 +666,22 @@ class EmulatorCore:
             0.0,
         )
 
-    # -- management: webhooks and subscriptions -----------------------------------------
 
-    def _h_list_webhooks(
-        self, request: EmuRequest, params: list[str], route: Route, rid: str
-    ) -> EmuResponse:
-        query = self._query(request)
-        name = query.get("filter[name]", "").lower()
-        uri = query.get("filter[callbackUri]", "").lower()
-        enabled = _bool_filter(query, "filter[isEnabled]")
-        auto = _bool_filter(query, "filter[autoSubscribe]")
-        selected = [
-            w
-            for w in self.state.webhooks.values()
-            if name in w.name.lower()
-            and uri in w.callback_uri.lower()
-            and (enabled is None or w.is_enabled is enabled)
-            and (auto is None or w.auto_subscribe is auto)
-        ]
-        return json_response(
-            200,
-            self._collection(
-                selected, query, "/webhooks", 50, lambda w: webhook_resource(w, describe)
-            ),
-        )
-
-    def _h_get_webhook(
-        self, request: EmuRequest, params: list[str], route: Route, rid: str
-    ) -> EmuResponse:
-        webhook = self.state.webhooks.get(params[0])
-        if webhook is None:
-            raise _fail(404, "RESOURCE_NOT_FOUND", None, "No webhook has this id.")
-        return json_response(200, {"data": webhook_resource(webhook, describe)})
-
-    def _h_list_subscriptions(
-        self, request: EmuRequest, params: list[str], route: Route, rid: str
-    ) -> EmuResponse:
-        query = self._query(request)
-        mode = query.get("filter[vehicle.mode]")
-        if mode is not None and mode not in _MODES:
-            raise _fail(
-                400, "VALIDATION", "PARAMETER", "filter[vehicle.mode] is live or simulated."
-            )
-        wanted = {
-            "user_id": query.get("filter[userId]"),
-            "webhook_id": query.get("filter[webhookId]"),
-            "vehicle_id": query.get("filter[vehicleId]"),
-        }
-        vehicles = self.state.vehicles
-        selected = [
-            s
-            for s in self.state.subscriptions.values()
-            if all(v is None or getattr(s, k) == v for k, v in wanted.items())
-            and (mode is None or vehicles[s.vehicle_id].mode == mode)
-        ]
-        return json_response(
-            200,
-            self._collection(
-                selected,
-                query,
-                "/subscriptions",
-                25,
-                lambda s: subscription_resource(s, vehicles[s.vehicle_id]),
-            ),
-        )
-
-    def _subscription(self, subscription_id: str) -> Subscription:
-        subscription = self.state.subscriptions.get(subscription_id)
-        if subscription is None:
-            raise _fail(404, "RESOURCE_NOT_FOUND", None, "No subscription has this id.")
-        return subscription
-
-    def _h_get_subscription(
-        self, request: EmuRequest, params: list[str], route: Route, rid: str
-    ) -> EmuResponse:
-        subscription = self._subscription(params[0])
-        vehicle = self.state.vehicles[subscription.vehicle_id]
-        return json_response(200, {"data": subscription_resource(subscription, vehicle)})
-
-    def _h_create_subscription(
-        self, request: EmuRequest, params: list[str], route: Route, rid: str
-    ) -> EmuResponse:
-        attributes = parse_attributes(self._json_body(request))
-        values = {}
-        for key in ("webhookId", "vehicleId", "userId"):
-            value = attributes.get(key)
-            if not isinstance(value, str) or not value:
-                raise _fail(400, "VALIDATION", "PARAMETER", f"attributes.{key} is required.")
-            values[key] = value
-        webhook_id, vehicle_id, user_id = values["webhookId"], values["vehicleId"], values["userId"]
-        if webhook_id not in self.state.webhooks:
-            raise _fail(404, "RESOURCE_NOT_FOUND", None, "No webhook has this id.")
-        if (vehicle_id, user_id) not in self.state.pair_index:
-            raise _fail(
-                404,
-                "RESOURCE_NOT_FOUND",
-                "VEHICLE_NOT_FOUND",
-                "No vehicle with this id is connected to this user.",
-            )
-        # The spec lists a 409 for this endpoint but no error type or body for it; rather
-        # than invent one, subscribing again is accepted and changes nothing.
-        if (webhook_id, vehicle_id) not in self.state.subscription_index:
-            self.subscribe(webhook_id, vehicle_id, user_id)
-        return json_response(202, {"meta": {"message": "subscription creation in progress"}})
-
-    def subscribe(self, webhook_id: str, vehicle_id: str, user_id: str) -> Subscription:
-        subscription = Subscription(self.ids.uuid(), webhook_id, vehicle_id, user_id, self.wall())
-        self.state.add_subscription(subscription)
-        return subscription
-
-    def _h_delete_subscription(
-        self, request: EmuRequest, params: list[str], route: Route, rid: str
-    ) -> EmuResponse:
-        self.state.remove_subscription(self._subscription(params[0]).id)
-        return EmuResponse(204, b"", [])
-
-
-def _bool_filter(query: Mapping[str, str], key: str) -> bool | None:
-    raw = query.get(key)
-    if raw is None:
-        return None
-    if raw.lower() in ("true", "false"):
-        return raw.lower() == "true"
-    raise _fail(400, "VALIDATION", "PARAMETER", f"{key} must be true or false.")
+def _injected_error(fault: Fault, route: Route | None) -> EmuResponse:
+    """The error a status or rate-limit fault answers with: its own body, or the one
+    the route's API would send (OAuth for the token endpoint, v3 for the others)."""
+    if fault.body is not None:
+        return EmuResponse(fault.status_code, fault.body, [("content-type", fault.content_type)])
+    if route is not None and route.api == TOKEN:
+        error = "temporarily_unavailable" if fault.status_code in (429, 503) else "server_error"
+        return oauth_error(fault.status_code, error, "Injected fault.")
+    type_, code = default_error(fault.status_code)
+    if fault.kind == "rate_limit":
+        type_ = "RATE_LIMIT"
+    body = error_body(
+        fault.status_code,
+        fault.error_type or type_,
+        fault.error_code or code,
+        fault.detail or "Injected fault.",
+    )
+    return EmuResponse(fault.status_code, dumps(body))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 import random
-import secrets
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
@@ -15,7 +14,7 @@ import httpx
 
 from .._clock import Clock, SystemClock
 from ..connect import ConnectSettings
-from . import _app, _webhooks
+from . import _app
 from ._commands import COMMANDS
 from ._connect import (
     CONNECT_URL,
@@ -26,6 +25,7 @@ from ._connect import (
     ConsentRecord,
 )
 from ._core import EmulatorCore
+from ._emulator_webhooks import WebhookControls
 from ._faults import Fault, FaultRule, FaultSet, RateLimiter, RateLimits
 from ._fleet import build_fleet, make_vin, permissions_for
 from ._signal_values import catalogue_codes, generate_signals
@@ -36,11 +36,10 @@ from ._state import (
     State,
     User,
     Vehicle,
-    Webhook,
 )
 from ._stats import CommandRecord, EmulatorStats
 from ._transport import EmulatorTransport, call_with_httpx
-from ._webhooks import DEFAULT_RETRY_DELAYS, Delivery, Target, WebhookEvent, WebhookShape
+from ._webhooks import WebhookShape
 
 __all__ = ["FleetEntry", "SmartcarEmulator"]
 
@@ -83,7 +82,7 @@ class FleetEntry:
     vin: str
 
 
-class SmartcarEmulator:
+class SmartcarEmulator(WebhookControls):
     """A stateful fake of Smartcar's API v3: token endpoint, Vehicle and Management APIs.
 
     One state machine, three ways in, the same answers through each: `transport` (an
@@ -678,189 +677,6 @@ class SmartcarEmulator:
             probability=probability,
             times=times,
             skip=skip,
-        )
-
-    # -- webhooks -------------------------------------------------------------------------
-
-    def add_webhook(
-        self,
-        name: str = "Emulator webhook",
-        callback_uri: str = "https://example.invalid/smartcar/webhook",
-        *,
-        triggers: Sequence[str] = ("tractionbattery-stateofcharge",),
-        data: Sequence[str] = (),
-        error_callback_uri: str | None = None,
-        auto_subscribe: bool = False,
-        is_enabled: bool = True,
-        webhook_id: str | None = None,
-    ) -> str:
-        """Add a webhook; ``auto_subscribe`` subscribes every connected vehicle. Returns its id.
-
-        ``data`` lists the signal codes each VEHICLE_STATE event carries (empty: all).
-        """
-        core = self._core
-        webhook = Webhook(
-            webhook_id or core.ids.uuid(),
-            name,
-            callback_uri,
-            tuple(triggers),
-            tuple(data),
-            core.wall(),
-            is_enabled=is_enabled,
-            error_callback_uri=error_callback_uri,
-            auto_subscribe=auto_subscribe,
-        )
-        core.state.add_webhook(webhook)
-        if auto_subscribe:
-            for connection in list(core.state.connections.values()):
-                if (webhook.id, connection.vehicle_id) not in core.state.subscription_index:
-                    core.subscribe(webhook.id, connection.vehicle_id, connection.user_id)
-        return webhook.id
-
-    def remove_webhook(self, webhook_id: str) -> None:
-        """Remove a webhook and every subscription to it."""
-        state = self._core.state
-        self._webhook(webhook_id)
-        for subscription in list(state.subscriptions.values()):
-            if subscription.webhook_id == webhook_id:
-                state.remove_subscription(subscription.id)
-        del state.webhooks[webhook_id]
-
-    def subscribe(self, webhook_id: str, vehicle_id: str, user_id: str | None = None) -> str:
-        """Subscribe a connected vehicle to a webhook; returns the subscription id."""
-        core = self._core
-        self._webhook(webhook_id)
-        user_id = user_id or core.state.connected_user(vehicle_id)
-        if user_id is None or (vehicle_id, user_id) not in core.state.pair_index:
-            raise KeyError(f"vehicle {vehicle_id!r} is not connected to that user")
-        return core.subscribe(webhook_id, vehicle_id, user_id).id
-
-    def _webhook(self, webhook_id: str | None, vehicle_id: str | None = None) -> Webhook:
-        state = self._core.state
-        if webhook_id is None and vehicle_id is not None:
-            for subscription in state.subscriptions_of(vehicle_id):
-                webhook_id = subscription.webhook_id
-                break
-        if webhook_id is None:
-            raise KeyError(f"vehicle {vehicle_id!r} is subscribed to no webhook; pass webhook_id")
-        webhook = state.webhooks.get(webhook_id)
-        if webhook is None:
-            raise KeyError(f"no webhook {webhook_id!r}")
-        return webhook
-
-    def _event_user(self, webhook: Webhook, vehicle_id: str) -> str:
-        state = self._core.state
-        subscription_id = state.subscription_index.get((webhook.id, vehicle_id))
-        if subscription_id is not None:
-            return state.subscriptions[subscription_id].user_id
-        user_id = state.connected_user(vehicle_id)
-        if user_id is None:
-            raise KeyError(f"vehicle {vehicle_id!r} has no connected user")
-        return user_id
-
-    def vehicle_state_event(
-        self,
-        vehicle_id: str,
-        *,
-        webhook_id: str | None = None,
-        triggers: Sequence[str] = ("FIRST_DELIVERY",),
-        shape: WebhookShape | None = None,
-        mode: Literal["LIVE", "TEST"] = "LIVE",
-    ) -> WebhookEvent:
-        """Build a VEHICLE_STATE event from the vehicle's current signals.
-
-        Args:
-            vehicle_id: the vehicle it reports.
-            webhook_id: the webhook (default: the first one the vehicle is subscribed to).
-            triggers: signal codes that changed, or ``"FIRST_DELIVERY"``.
-            shape: ``"documented"`` or ``"observed"`` (default: the emulator's).
-            mode: ``LIVE``, or ``TEST`` like a dashboard test delivery.
-        """
-        webhook = self._webhook(webhook_id, vehicle_id)
-        return _webhooks.vehicle_state_event(
-            self._core,
-            webhook,
-            self._vehicle(vehicle_id),
-            self._event_user(webhook, vehicle_id),
-            triggers,
-            shape or self.webhook_shape,
-            mode,
-        )
-
-    def vehicle_error_event(
-        self,
-        vehicle_id: str,
-        *,
-        webhook_id: str | None = None,
-        error_type: str = "VEHICLE_STATE",
-        error_code: str | None = "UNREACHABLE",
-        state: Literal["ERROR", "RESOLVED"] = "ERROR",
-        signals: Sequence[str] = (),
-        shape: WebhookShape | None = None,
-        mode: Literal["LIVE", "TEST"] = "LIVE",
-    ) -> WebhookEvent:
-        """Build a VEHICLE_ERROR event (``state="RESOLVED"`` when the condition clears)."""
-        webhook = self._webhook(webhook_id, vehicle_id)
-        return _webhooks.vehicle_error_event(
-            self._core,
-            webhook,
-            self._vehicle(vehicle_id),
-            self._event_user(webhook, vehicle_id),
-            error_type=error_type,
-            error_code=error_code,
-            state=state,
-            signals=signals,
-            shape=shape or self.webhook_shape,
-            mode=mode,
-        )
-
-    def verify_event(self, webhook_id: str, challenge: str | None = None) -> WebhookEvent:
-        """Build the VERIFY challenge event for a webhook."""
-        return _webhooks.verify_event(
-            self._core, self._webhook(webhook_id), challenge or secrets.token_hex(16)
-        )
-
-    def sign(self, body: bytes) -> str:
-        """The ``SC-Signature`` of a body: hex HMAC-SHA256 keyed by the management token."""
-        return _webhooks.sign(body, self._management_token)
-
-    async def deliver(
-        self,
-        event: WebhookEvent,
-        target: str | _app.ASGIApp | None = None,
-        *,
-        client: httpx.AsyncClient | None = None,
-        retry_scale: float = 1.0,
-        retry_delays: Sequence[float] = DEFAULT_RETRY_DELAYS,
-    ) -> Delivery:
-        """Deliver an event with the documented retries, sleeping on the emulator's clock.
-
-        Args:
-            event: from `vehicle_state_event`, `vehicle_error_event` or `verify_event`.
-            target: a URL, or an ASGI app (called in-process); default: the webhook's
-                ``callbackUri`` (``errorCallbackUri`` for VEHICLE_ERROR, when set).
-            client: the httpx client to send to a URL with (default: a new one per
-                attempt); not used for an ASGI app.
-            retry_scale: multiplies the 25/50/100 s waits (e.g. 0.01 against a real clock).
-            retry_delays: the waits themselves.
-
-        Examples:
-            >>> delivery = await emulator.deliver(emulator.vehicle_state_event(vid), my_app)
-            >>> delivery.delivered, len(delivery.attempts)
-            (True, 1)
-        """
-        if target is None:
-            webhook = self._webhook(event.webhook_id)
-            target = webhook.callback_uri
-            if event.event_type == "VEHICLE_ERROR" and webhook.error_callback_uri:
-                target = webhook.error_callback_uri
-        return await _webhooks.deliver(
-            self._core,
-            self._management_token,
-            event,
-            Target(target, client),
-            retry_delays=retry_delays,
-            retry_scale=retry_scale,
         )
 
     # -- misc -----------------------------------------------------------------------------

@@ -9,21 +9,26 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator, Callable, Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 __all__ = [
+    "ApiError",
     "BodyStream",
     "EmuRequest",
     "EmuResponse",
+    "api_error",
     "default_error",
     "dumps",
     "error_body",
     "error_response",
+    "found",
     "json_response",
     "oauth_error",
 ]
 
 BodyStream = Callable[[], AsyncIterator[bytes]]
+
+T = TypeVar("T")
 
 _JSON = "application/json"
 
@@ -167,3 +172,24 @@ def error_response(
 def oauth_error(status: int, error: str, description: str) -> EmuResponse:
     """A token-endpoint error: OAuth ``{error, error_description}`` (reference §2)."""
     return EmuResponse(status, dumps({"error": error, "error_description": description}))
+
+
+class ApiError(Exception):
+    """Raised by a handler to answer with a finished error response."""
+
+    def __init__(self, response: EmuResponse) -> None:
+        super().__init__(response.status)
+        self.response = response
+
+
+def api_error(status: int, type_: str, code: str | None, detail: str) -> ApiError:
+    """The `ApiError` of a v3 error; raise it from a handler."""
+    return ApiError(error_response(status, type_, code, detail))
+
+
+def found(items: Mapping[str, T], key: str, what: str) -> T:
+    """``items[key]``, or the API's 404 for a ``what`` with no such id."""
+    item = items.get(key)
+    if item is None:
+        raise api_error(404, "RESOURCE_NOT_FOUND", None, f"No {what} has this id.")
+    return item

@@ -30,7 +30,7 @@ __all__ = [
     "Delivery",
     "DeliveryAttempt",
     "Target",
-    "WebhookEvent",
+    "EmulatedEvent",
     "WebhookShape",
     "challenge_response",
     "deliver",
@@ -58,8 +58,9 @@ def challenge_response(challenge: str, management_token: str) -> str:
 
 
 @attrs.frozen
-class WebhookEvent:
-    """One event, ready to deliver. Each delivery attempt renders it with a new
+class EmulatedEvent:
+    """One event the emulator made, ready to deliver (what a receiver parses it into is a
+    `smartcar_async.webhooks.WebhookEvent`). Each delivery attempt renders it with a new
     ``meta.deliveryId`` and ``deliveredAt``; ``event_id`` stays the same.
 
     Attributes:
@@ -131,7 +132,7 @@ class Delivery:
         verified: for VERIFY, whether the answer held the right challenge hash.
     """
 
-    event: WebhookEvent
+    event: EmulatedEvent
     attempts: tuple[DeliveryAttempt, ...]
     delivered: bool
     verified: bool | None = None
@@ -215,7 +216,7 @@ def vehicle_state_event(
     triggers: Sequence[str],
     shape: WebhookShape,
     mode: str,
-) -> WebhookEvent:
+) -> EmulatedEvent:
     """A VEHICLE_STATE event carrying every signal the webhook subscribes to."""
     payload = _base(core, "VEHICLE_STATE", webhook, vehicle, user_id, shape)
     signals = core.state.signals(vehicle)
@@ -258,7 +259,9 @@ def vehicle_state_event(
         ]
     payload["data"]["signals"] = entries
     payload["meta"] = _meta(webhook, mode, signalCount=len(entries))
-    return WebhookEvent(payload["eventId"], "VEHICLE_STATE", webhook.id, vehicle.id, shape, payload)
+    return EmulatedEvent(
+        payload["eventId"], "VEHICLE_STATE", webhook.id, vehicle.id, shape, payload
+    )
 
 
 def vehicle_error_event(
@@ -273,7 +276,7 @@ def vehicle_error_event(
     signals: Sequence[str],
     shape: WebhookShape,
     mode: str,
-) -> WebhookEvent:
+) -> EmulatedEvent:
     """A VEHICLE_ERROR event (``state`` ``ERROR``, or ``RESOLVED`` when it clears)."""
     payload = _base(core, "VEHICLE_ERROR", webhook, vehicle, user_id, shape)
     title = (error_code or error_type).replace("_", " ").lower()
@@ -294,10 +297,12 @@ def vehicle_error_event(
         }
     ]
     payload["meta"] = _meta(webhook, mode)
-    return WebhookEvent(payload["eventId"], "VEHICLE_ERROR", webhook.id, vehicle.id, shape, payload)
+    return EmulatedEvent(
+        payload["eventId"], "VEHICLE_ERROR", webhook.id, vehicle.id, shape, payload
+    )
 
 
-def verify_event(core: EmulatorCore, webhook: Webhook, challenge: str) -> WebhookEvent:
+def verify_event(core: EmulatorCore, webhook: Webhook, challenge: str) -> EmulatedEvent:
     """The one-time VERIFY challenge (always the v4 documented shape)."""
     event_id = core.ids.uuid()
     payload = {
@@ -306,7 +311,7 @@ def verify_event(core: EmulatorCore, webhook: Webhook, challenge: str) -> Webhoo
         "data": {"challenge": challenge},
         "meta": {"version": "4.0", "webhookId": webhook.id, "webhookName": webhook.name},
     }
-    return WebhookEvent(
+    return EmulatedEvent(
         event_id, "VERIFY", webhook.id, None, "documented", payload, challenge=challenge
     )
 
@@ -317,7 +322,7 @@ def verify_event(core: EmulatorCore, webhook: Webhook, challenge: str) -> Webhoo
 async def deliver(
     core: EmulatorCore,
     management_token: str,
-    event: WebhookEvent,
+    event: EmulatedEvent,
     target: Target,
     *,
     retry_delays: Sequence[float],
@@ -362,7 +367,7 @@ async def deliver(
     return Delivery(event, tuple(attempts), delivered, verified)
 
 
-def _answers_challenge(attempt: DeliveryAttempt, event: WebhookEvent, token: str) -> bool:
+def _answers_challenge(attempt: DeliveryAttempt, event: EmulatedEvent, token: str) -> bool:
     assert event.challenge is not None
     try:
         answer = json.loads(attempt.response_body)

@@ -55,15 +55,66 @@ async def test_json_with_arguments(
 async def test_every_command_name_reaches_its_endpoint(
     cli: Run, car: FleetEntry, use_emulator: SmartcarEmulator
 ) -> None:
+    place = ["--latitude", "1", "--longitude", "2"]
     extra = {
         "set-charge-limit": ["--percent", "90"],
-        "set-destination": ["--latitude", "1", "--longitude", "2"],
+        "set-destination": place,
+        "set-charge-schedule": [
+            "--kind",
+            "daily",
+            *place,
+            "--start-time",
+            "01:00",
+            "--stop-time",
+            "05:00",
+        ],
     }
+    schedule_id = ""
     for name in COMMANDS:
         argv = ["command", name, car.vehicle_id, "--user-id", car.user_id, "--json"]
+        if name == "delete-charge-schedule":
+            argv.insert(3, schedule_id)
         result = await cli(*argv, *extra.get(name, []))
         assert result.code == 0, (name, result.err)
-    assert len(use_emulator.command_log) == len(COMMANDS) == 8
+        if name == "set-charge-schedule":
+            schedule_id = result.json()["schedule_id"]
+    assert len(use_emulator.command_log) == len(COMMANDS) == 10
+
+
+async def test_weekly_and_workweek_schedules_from_the_cli(
+    cli: Run, car: FleetEntry, use_emulator: SmartcarEmulator
+) -> None:
+    base = ["command", "set-charge-schedule", car.vehicle_id, "--user-id", car.user_id, "--json"]
+    place = ["--latitude", "37.77", "--longitude", "-122.42"]
+    weekly = await cli(
+        *base,
+        "--kind",
+        "weekly",
+        *place,
+        "--day",
+        "monday=01:00-05:00",
+        "--day",
+        "friday=02:00-04:00",
+    )
+    workweek = await cli(
+        *base,
+        "--kind",
+        "workweek",
+        *place,
+        "--weekdays",
+        "01:00-05:00",
+        "--weekends",
+        "09:00-12:00",
+    )
+
+    assert weekly.code == 0, weekly.err
+    assert workweek.code == 0, workweek.err
+    sent = [record.parameters for record in use_emulator.command_log]
+    assert sent[0]["days"] == {
+        "monday": {"startTime": "01:00", "stopTime": "05:00"},
+        "friday": {"startTime": "02:00", "stopTime": "04:00"},
+    }
+    assert sent[1]["weekends"] == {"startTime": "09:00", "stopTime": "12:00"}
 
 
 async def test_asleep_vehicle_is_an_api_error(
@@ -96,11 +147,17 @@ async def test_unknown_vehicle_and_bad_credentials(
 
 def test_usage_errors(cli_sync: SyncRun) -> None:
     base = ["--client-id", "client_x", "--client-secret", "s", "command"]
+    schedule = [*base, "set-charge-schedule", "v", "--user-id", "u"]
+    place = ["--latitude", "1", "--longitude", "2"]
     cases = [
         [*base, "honk", "v", "--user-id", "u"],
         [*base, "set-charge-limit", "v", "--user-id", "u", "--percent", "20"],
         [*base, "set-charge-limit", "v", "--user-id", "u"],
         [*base, "set-destination", "v", "--user-id", "u", "--latitude", "91", "--longitude", "0"],
+        [*schedule, "--kind", "hourly", *place],
+        [*schedule, "--kind", "daily", *place, "--start-time", "25:00", "--stop-time", "05:00"],
+        [*schedule, "--kind", "weekly", *place, "--day", "someday=01:00-02:00"],
+        [*base, "delete-charge-schedule", "v", "--user-id", "u"],
         [*base, "lock", "v"],
         [*base],
     ]
@@ -108,3 +165,13 @@ def test_usage_errors(cli_sync: SyncRun) -> None:
         result = cli_sync(*argv)
         assert result.code == 2, argv
         assert "usage:" in result.err
+
+
+def test_schedule_arguments_the_kind_needs_are_checked_before_sending(cli_sync: SyncRun) -> None:
+    base = ["--client-id", "client_x", "--client-secret", "s", "command", "set-charge-schedule"]
+    place = ["--latitude", "1", "--longitude", "2"]
+
+    result = cli_sync(*base, "v", "--user-id", "u", "--kind", "daily", *place)
+
+    assert result.code == 2
+    assert "kind='daily' needs start_time and stop_time" in result.err

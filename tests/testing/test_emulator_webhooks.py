@@ -15,10 +15,10 @@ import pytest
 from smartcar_async.signals import CATALOGUE
 from smartcar_async.testing import (
     Delivery,
+    EmulatedEvent,
     FleetEntry,
     SmartcarEmulator,
     VirtualClock,
-    WebhookEvent,
 )
 
 pytestmark = pytest.mark.anyio
@@ -227,7 +227,7 @@ async def test_delivery_gives_up_after_four_attempts(
 
 
 async def _deliver_and_drive(
-    emulator: SmartcarEmulator, clock: VirtualClock, event: WebhookEvent, receiver: Receiver
+    emulator: SmartcarEmulator, clock: VirtualClock, event: EmulatedEvent, receiver: Receiver
 ) -> tuple[Delivery, list[float]]:
     results: list[Delivery] = []
     waits: list[float] = []
