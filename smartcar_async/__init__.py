@@ -31,6 +31,7 @@ from ._errors import (
     RateLimitError,
     ServerError,
     SmartcarError,
+    TokenConnectionError,
     TokenError,
     UpstreamError,
     ValidationError,
@@ -39,7 +40,7 @@ from ._errors import (
     WebhookVerificationError,
 )
 from ._experimental import ExperimentalWarning
-from ._fanout import FanOut, FanOutProgress, Outcome
+from ._fanout import FanOut, FanOutProgress, Outcome, OutcomeFailure, OutcomeSuccess
 from ._pacing import LocalRateLimiter, RateLimiter
 from ._pagination import AsyncPaginator, Page
 from ._pipeline import CallState, Middleware, Next
@@ -99,6 +100,8 @@ __all__ = [
     "Next",
     "NotFoundError",
     "Outcome",
+    "OutcomeFailure",
+    "OutcomeSuccess",
     "Page",
     "PermissionDeniedError",
     "RateLimitError",
@@ -115,6 +118,7 @@ __all__ = [
     "Subscription",
     "SubscriptionRequest",
     "SystemClock",
+    "TokenConnectionError",
     "TokenError",
     "TokenManager",
     "TokenStore",

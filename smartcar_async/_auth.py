@@ -17,6 +17,7 @@ refresher simply releases it and the next waiter refreshes.
 from __future__ import annotations
 
 import base64
+import copy
 import math
 from collections.abc import Awaitable, Callable
 from typing import Protocol
@@ -27,7 +28,7 @@ import httpx
 
 from ._body import read_capped
 from ._clock import Clock, SystemClock
-from ._errors import APIResponseError, SmartcarError, TokenError
+from ._errors import APIResponseError, SmartcarError, TokenConnectionError, TokenError
 from ._logging import logger
 from ._redact import redact
 
@@ -331,13 +332,8 @@ class TokenManager:
             if ran_for_us and self._last_error is not None:
                 # The attempt that ran while we queued failed: share its error rather
                 # than sending one more request per waiter.
-                error = self._last_error
-                raise TokenError(
-                    str(error),
-                    error=error.error,
-                    error_description=error.error_description,
-                    status_code=error.status_code,
-                ) from error
+                # A copy of the same class: an outage stays a connection error.
+                raise copy.copy(self._last_error) from self._last_error
             return await self._refresh(stale=token)
 
     def _is_usable(self, token: AccessToken) -> bool:
@@ -393,14 +389,19 @@ class TokenManager:
                 with anyio.fail_after(self._deadline):
                     response = await self._send()
             except TimeoutError:
-                raise TokenError(
-                    f"the token request did not complete within {self._deadline:g} s"
+                raise TokenConnectionError(
+                    f"the token request did not complete within {self._deadline:g} s",
+                    url=self._token_url,
                 ) from None
             except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
                 if last:
-                    raise TokenError(f"could not reach the token endpoint: {exc!r}") from exc
+                    raise TokenConnectionError(
+                        f"could not reach the token endpoint: {exc!r}", url=self._token_url
+                    ) from exc
             except httpx.TransportError as exc:
-                raise TokenError(f"the token request failed: {exc!r}") from exc
+                raise TokenConnectionError(
+                    f"the token request got no answer: {exc!r}", url=self._token_url
+                ) from exc
             else:
                 if response.status_code < 500 or last:
                     return self._token_from_response(response, started)

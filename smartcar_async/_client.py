@@ -42,7 +42,7 @@ from ._errors import (
     SmartcarError,
     error_from_response,
 )
-from ._http_client import http_client_for
+from ._http import http_client_for
 from ._logging import logger, setup_from_environment
 from ._pacing import PacingMiddleware, RateLimiter
 from ._paths import user_id_header

@@ -71,6 +71,28 @@ class APITimeoutError(APIConnectionError):
     """The request timed out (connect, read, write or waiting for a pooled connection)."""
 
 
+class TokenConnectionError(TokenError, APIConnectionError):
+    """The token endpoint could not be reached: no answer, so no token (an outage).
+
+    Both a `TokenError` and an `APIConnectionError`: a web backend that answers 503 for
+    connection errors does so for this too, while a refusal of the credentials stays a
+    plain `TokenError`.
+
+    Examples:
+        >>> try:
+        ...     await client.vehicles.signals(vehicle_id, user_id=user_id)
+        ... except smartcar_async.APIConnectionError:  # Smartcar unreachable, token or API
+        ...     return Response(status_code=503)
+        ... except smartcar_async.TokenError:  # credentials refused: a configuration bug
+        ...     raise
+    """
+
+    def __init__(self, message: str, *, url: str = "") -> None:
+        super().__init__(message)
+        self.method = "POST"
+        self.url = url
+
+
 @attrs.frozen
 class ErrorDetail:
     """One entry of an error response (the v3 ``errors[]`` list has one or more).
@@ -105,6 +127,15 @@ class ErrorDetail:
     resolution_url: str | None = None
     request_id: str | None = None
     detail_items: tuple[Any, ...] = attrs.field(default=(), repr=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The entry as JSON-ready data (``meta`` included), e.g. for an error response.
+
+        Every field came from the response's JSON, so a plain copy is JSON-ready.
+        """
+        data = attrs.asdict(self)
+        data["detail_items"] = list(self.detail_items)
+        return data
 
 
 class APIStatusError(SmartcarError):

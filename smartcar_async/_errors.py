@@ -4,9 +4,11 @@ the parser that turns an error response into one of its classes.
 ```
 SmartcarError
 ├── ConfigurationError            bad or missing settings
-├── TokenError                    the token endpoint refused or failed
+├── TokenError                    the token endpoint refused the credentials or failed
+│   └── TokenConnectionError      ...could not be reached (also an APIConnectionError)
 ├── APIConnectionError            no response: connect or read failure
-│   └── APITimeoutError
+│   ├── APITimeoutError
+│   └── TokenConnectionError      (the same class: both a TokenError and a connection error)
 ├── APIStatusError                any non-2xx answer from the API
 │   ├── ValidationError 400           ├── ConnectedServicesAccountError 400
 │   ├── AuthenticationError 401       ├── PermissionDeniedError 403
@@ -21,6 +23,10 @@ SmartcarError
 ├── WebhookVerificationError      bad or missing SC-Signature
 └── WebhookPayloadError           a webhook body that is not a Smartcar event
 ```
+
+A token-endpoint outage is a `TokenConnectionError`, so ``except APIConnectionError``
+(answer 502/503) catches it while ``except TokenError`` still sees every token failure;
+a refusal (``invalid_client``...) is a plain `TokenError` (fix the credentials).
 
 The class follows the error's ``type`` first and the HTTP status second, so a
 ``VEHICLE_STATE`` error is a `VehicleStateError` whatever status carried it.
@@ -57,6 +63,7 @@ from ._error_types import (
     RateLimitError,
     ServerError,
     SmartcarError,
+    TokenConnectionError,
     TokenError,
     UpstreamError,
     ValidationError,
@@ -90,6 +97,7 @@ __all__ = [
     "ServerError",
     "UPSTREAM_RATE_LIMIT_WAIT",
     "SmartcarError",
+    "TokenConnectionError",
     "TokenError",
     "UpstreamError",
     "ValidationError",

@@ -43,7 +43,7 @@ import enum
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable, Iterator
 from functools import partial
 from types import TracebackType
-from typing import Generic, Literal, NoReturn, TypeVar
+from typing import Generic, Literal, NoReturn, TypeVar, cast
 
 import anyio
 import anyio.abc
@@ -54,9 +54,9 @@ from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStre
 from ._call_context import raise_vehicle_rate_limits
 from ._clock import Clock, SystemClock
 from ._errors import RateLimitError
-from ._outcome import FanOutProgress, Outcome
+from ._outcome import FanOutProgress, Outcome, OutcomeFailure, OutcomeSuccess
 
-__all__ = ["FanOut", "FanOutProgress", "Outcome"]
+__all__ = ["FanOut", "FanOutProgress", "Outcome", "OutcomeFailure", "OutcomeSuccess"]
 
 TargetT = TypeVar("TargetT")
 ResultT = TypeVar("ResultT")
@@ -515,14 +515,23 @@ class FanOut(Generic[TargetT, ResultT]):
                     # So many targets wait already that pulling more would let memory
                     # grow: this one waits in its slot, which slows the intake.
                     await self._clock.sleep(delay)
-            outcome = Outcome(
-                job.target,
-                value,
-                error,
-                started_at=job.started_at,
-                finished_at=self._clock.now(),
-                attempts=job.attempts,
-            )
+            outcome: Outcome[TargetT, ResultT]
+            if error is None:
+                outcome = OutcomeSuccess(
+                    job.target,
+                    cast(ResultT, value),
+                    started_at=job.started_at,
+                    finished_at=self._clock.now(),
+                    attempts=job.attempts,
+                )
+            else:
+                outcome = OutcomeFailure(
+                    job.target,
+                    error,
+                    started_at=job.started_at,
+                    finished_at=self._clock.now(),
+                    attempts=job.attempts,
+                )
             self._record(outcome)
             if error is not None and self._fail_fast:
                 self._abort(error)

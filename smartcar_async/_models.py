@@ -20,6 +20,8 @@ Examples:
 from __future__ import annotations
 
 import datetime as _dt
+import enum
+import math
 import re
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
@@ -33,10 +35,12 @@ from ._errors import APIResponseError
 
 __all__ = [
     "RAW",
+    "ToDict",
     "converter",
     "parse_timestamp",
     "related_id",
     "structure",
+    "to_jsonable",
     "unwrap",
 ]
 
@@ -98,6 +102,61 @@ def parse_timestamp(value: object) -> _dt.datetime | None:
             return None
         return parsed if parsed.tzinfo else parsed.replace(tzinfo=_dt.timezone.utc)
     return None
+
+
+def to_jsonable(value: object) -> Any:
+    """``value`` as data `json.dumps` takes: dicts, lists, text, plain numbers, None.
+
+    attrs models become dicts of their fields (snake_case, without ``raw``), datetimes
+    ISO-8601 text, enums their value; a float that is not finite becomes None (JSON has
+    no NaN). An object with its own ``to_dict`` (`Signals`) is asked for it.
+
+    Examples:
+        >>> to_jsonable({"at": parse_timestamp(0), "n": (1, 2.5)})
+        {'at': '1970-01-01T00:00:00+00:00', 'n': [1, 2.5]}
+    """
+    if value is None or isinstance(value, (bool, int, str)):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, (_dt.datetime, _dt.date, _dt.time)):
+        return value.isoformat()
+    if isinstance(value, enum.Enum):
+        return to_jsonable(value.value)
+    cls = type(value)
+    if attrs.has(cls):
+        return {
+            field.name: to_jsonable(getattr(value, field.name))
+            for field in attrs.fields(cls)
+            if field.name != "raw"
+        }
+    to_dict = getattr(value, "to_dict", None)
+    if callable(to_dict):
+        return to_dict()
+    if isinstance(value, Mapping):
+        return {str(key): to_jsonable(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [to_jsonable(item) for item in value]
+    return str(value)
+
+
+class ToDict:
+    """Gives an attrs model `to_dict`: JSON-ready data for a web handler or a log."""
+
+    __slots__ = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        """The model as JSON-ready data: snake_case keys, ISO timestamps, plain numbers.
+
+        The ``raw`` JSON is left out (it is on ``raw``).
+
+        Examples:
+            >>> vehicle = await client.vehicles.get(vehicle_id)
+            >>> vehicle.to_dict()
+            {'id': '...', 'make': 'TESLA', 'model': 'Model 3', 'year': 2023, ...}
+        """
+        data: dict[str, Any] = to_jsonable(self)
+        return data
 
 
 def unwrap(payload: object) -> Mapping[str, Any]:

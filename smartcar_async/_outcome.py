@@ -1,68 +1,99 @@
-"""What a fan-out yields: one `Outcome` per target, and `FanOutProgress` counters.
+"""What a fan-out yields: an `OutcomeSuccess` or an `OutcomeFailure` per target (the
+`Outcome` alias names both), and `FanOutProgress` counters.
 
 Plain data, apart from the machinery in `smartcar_async._fanout` that makes them.
 """
 
 from __future__ import annotations
 
-from typing import Generic, TypeVar, cast
+from typing import Generic, Literal, NoReturn, TypeAlias, TypeVar
 
 import attrs
 
-__all__ = ["FanOutProgress", "Outcome"]
+__all__ = ["FanOutProgress", "Outcome", "OutcomeFailure", "OutcomeSuccess"]
 
 TargetT = TypeVar("TargetT")
 ResultT = TypeVar("ResultT")
 
 
 @attrs.frozen
-class Outcome(Generic[TargetT, ResultT]):
-    """What became of one target of a fan-out.
+class _Timing:
+    """When a target's calls ran (shared by both kinds of `Outcome`)."""
 
-    Attributes:
-        target: the target, as the source gave it.
-        value: what ``fn`` returned; None when it raised.
-        error: the exception ``fn`` raised; None when it succeeded.
-        started_at: when the first attempt started, on the fan-out's clock (monotonic
-            seconds, as `Clock.now` gives them).
-        finished_at: when the last attempt ended.
-        attempts: how many times ``fn`` ran for this target (more than one after
-            per-vehicle rate limits).
-
-    Examples:
-        >>> async for outcome in outcomes:
-        ...     if outcome.ok:
-        ...         print(outcome.target, outcome.value)
-        ...     else:
-        ...         log.warning("%s failed: %s", outcome.target, outcome.error)
-    """
-
-    target: TargetT
-    value: ResultT | None = None
-    error: Exception | None = None
     started_at: float = attrs.field(default=0.0, kw_only=True)
     finished_at: float = attrs.field(default=0.0, kw_only=True)
     attempts: int = attrs.field(default=1, kw_only=True)
-
-    @property
-    def ok(self) -> bool:
-        """Whether ``fn`` succeeded for this target."""
-        return self.error is None
 
     @property
     def duration(self) -> float:
         """Seconds from the first attempt's start to the last one's end."""
         return self.finished_at - self.started_at
 
-    def unwrap(self) -> ResultT:
-        """The value, or raise the error.
 
-        Examples:
-            >>> signals = outcome.unwrap()   # raises e.g. VehicleStateError
-        """
-        if self.error is not None:
-            raise self.error
-        return cast(ResultT, self.value)
+@attrs.frozen
+class OutcomeSuccess(_Timing, Generic[TargetT, ResultT]):
+    """A target for which ``fn`` succeeded: ``ok`` is True and ``value`` is its result.
+
+    Attributes:
+        target: the target, as the source gave it.
+        value: what ``fn`` returned.
+        error: always None.
+        started_at: when the first attempt started, on the fan-out's clock (monotonic
+            seconds, as `Clock.now` gives them).
+        finished_at: when the last attempt ended.
+        attempts: how many times ``fn`` ran (more than one after per-vehicle 429s).
+    """
+
+    target: TargetT
+    value: ResultT
+    error: None = None
+
+    @property
+    def ok(self) -> Literal[True]:
+        """True: ``fn`` succeeded (type checkers narrow on it)."""
+        return True
+
+    def unwrap(self) -> ResultT:
+        """The value."""
+        return self.value
+
+
+@attrs.frozen
+class OutcomeFailure(_Timing, Generic[TargetT]):
+    """A target for which ``fn`` raised: ``ok`` is False and ``error`` is the exception.
+
+    Attributes:
+        target: the target, as the source gave it.
+        value: always None.
+        error: the exception ``fn`` raised.
+        started_at / finished_at / attempts: as on `OutcomeSuccess`.
+    """
+
+    target: TargetT
+    error: Exception
+    value: None = None
+
+    @property
+    def ok(self) -> Literal[False]:
+        """False: ``fn`` raised (type checkers narrow on it)."""
+        return False
+
+    def unwrap(self) -> NoReturn:
+        """Raise the error."""
+        raise self.error
+
+
+#: What a fan-out yields per target: an `OutcomeSuccess` or an `OutcomeFailure`.
+#: ``ok`` (or ``error is None``, or ``isinstance``) tells them apart, and type checkers
+#: narrow on it: after ``if outcome.ok:``, ``outcome.value`` is the result type.
+#:
+#: Examples:
+#:     >>> async for outcome in outcomes:
+#:     ...     if outcome.ok:
+#:     ...         print(outcome.target, outcome.value)   # value: ResultT, not ResultT | None
+#:     ...     else:
+#:     ...         log.warning("%s failed: %s", outcome.target, outcome.error)
+Outcome: TypeAlias = OutcomeSuccess[TargetT, ResultT] | OutcomeFailure[TargetT]
 
 
 @attrs.frozen
@@ -92,4 +123,22 @@ class FanOutProgress:
     in_flight: int = 0
     waiting_on_rate_limit: int = 0
     rate_limit_retries: int = 0
-    elapsed: float = 0.0
+    elapsed: float = attrs.field(default=0.0, repr=lambda seconds: f"{seconds:.3f}")
+
+    def __str__(self) -> str:
+        """One line for a log or a terminal.
+
+        Examples:
+            >>> print(fan.summary())
+            1000 finished in 12.34 s: 990 ok, 10 failed; 0 in flight; 3 rate-limit retries
+        """
+        text = (
+            f"{self.finished} finished in {self.elapsed:.2f} s: "
+            f"{self.succeeded} ok, {self.failed} failed; {self.in_flight} in flight"
+        )
+        if self.waiting_on_rate_limit:
+            text += f", {self.waiting_on_rate_limit} waiting on Retry-After"
+        if self.rate_limit_retries:
+            plural = "retry" if self.rate_limit_retries == 1 else "retries"
+            text += f"; {self.rate_limit_retries} rate-limit {plural}"
+        return text

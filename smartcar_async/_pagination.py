@@ -14,6 +14,7 @@ import attrs
 
 from ._coerce import whole_number
 from ._errors import APIResponseError
+from ._models import ToDict
 
 __all__ = ["AsyncPaginator", "Page", "parse_page"]
 
@@ -21,7 +22,7 @@ T = TypeVar("T")
 
 
 @attrs.frozen
-class Page(Generic[T]):
+class Page(ToDict, Generic[T]):
     """One page of a list.
 
     Attributes:

@@ -21,7 +21,7 @@ import attrs
 
 from ._coerce import text_or_number, whole_number
 from ._errors import SmartcarError, WebhookPayloadError
-from ._models import RAW, parse_timestamp, vehicle_fields
+from ._models import RAW, ToDict, parse_timestamp, vehicle_fields
 from .signals import GROUPS, Signal, Signals, parse_signal
 
 _log = logging.getLogger("smartcar_async.webhooks")
@@ -41,7 +41,7 @@ _GROUPS = frozenset(GROUPS)
 # the calls, only through attrs' own decorator written at the class.
 
 
-class _EventFlags:
+class _EventFlags(ToDict):
     """Conveniences shared by every event class (a slot-less mixin)."""
 
     __slots__ = ()
@@ -54,7 +54,7 @@ class _EventFlags:
 
 
 @attrs.frozen(kw_only=True)
-class EventMeta:
+class EventMeta(ToDict):
     """The ``meta`` block of a delivery.
 
     Attributes:
@@ -87,7 +87,7 @@ class EventMeta:
 
 
 @attrs.frozen(kw_only=True)
-class EventVehicle:
+class EventVehicle(ToDict):
     """The vehicle an event is about (``data.vehicle``).
 
     Examples:
@@ -103,7 +103,7 @@ class EventVehicle:
 
 
 @attrs.frozen(kw_only=True)
-class Trigger:
+class Trigger(ToDict):
     """Why a VEHICLE_STATE was sent.
 
     Attributes:
@@ -129,7 +129,7 @@ class Trigger:
 
 
 @attrs.frozen(kw_only=True)
-class VehicleError:
+class VehicleError(ToDict):
     """One entry of a VEHICLE_ERROR's ``errors``.
 
     Attributes:

@@ -27,6 +27,7 @@ from _helpers import (
     with_autojump,
 )
 
+import smartcar_async as sc
 from smartcar_async import (
     AccessToken,
     ClientCredentials,
@@ -563,3 +564,61 @@ async def test_a_late_invalidate_keeps_the_managers_new_token() -> None:
             assert await tokens.get() is new
     assert len(fake.token_requests) == 2
     assert store.invalidated == ["tok-1", "tok-1"]
+
+
+# -- an outage is a connection error, a refusal is not -----------------------------------
+
+
+@pytest.mark.parametrize(
+    "failure", [httpx.ConnectError, httpx.ReadTimeout, httpx.RemoteProtocolError]
+)
+async def test_an_unreachable_token_endpoint_is_a_connection_error(
+    failure: type[httpx.TransportError],
+) -> None:
+    clock = RecordingClock()
+    fake = FakeSmartcar(clock)
+    fake.token_script = [failure, failure, failure]
+    with anyio.fail_after(TIMEOUT):
+        async with make_client(fake, clock=clock) as client:
+            with pytest.raises(sc.TokenConnectionError) as info:
+                await with_autojump(clock, lambda: read(client))
+    error = info.value
+    # One class, both meanings: a web backend's `except APIConnectionError` maps it to 503.
+    assert isinstance(error, sc.TokenError)
+    assert isinstance(error, sc.APIConnectionError)
+    assert error.status_code is None
+    assert error.method == "POST"
+    assert error.url.endswith("/oauth2/token")
+
+
+async def test_a_refusal_is_a_token_error_only() -> None:
+    fake = FakeSmartcar()
+    fake.token_script = [Reply(401, json={"error": "invalid_client"})]
+    with anyio.fail_after(TIMEOUT):
+        async with make_client(fake) as client:
+            with pytest.raises(sc.TokenError) as info:
+                await read(client)
+    assert not isinstance(info.value, sc.APIConnectionError)
+
+
+async def test_queued_callers_share_the_outage_as_a_connection_error() -> None:
+    fake = FakeSmartcar()
+    fake.token_gate = anyio.Event()
+    fake.token_script = [httpx.ReadTimeout]
+    errors: list[BaseException] = []
+
+    async def call() -> None:
+        try:
+            await read(client)
+        except sc.SmartcarError as exc:
+            errors.append(exc)
+
+    with anyio.fail_after(TIMEOUT):
+        async with make_client(fake) as client, anyio.create_task_group() as tg:
+            for _ in range(3):
+                tg.start_soon(call)
+            await fake.wait_until(lambda: len(fake.token_requests) == 1)
+            await settle(lambda: lock_waiters(client) == 2)
+            fake.token_gate.set()
+    assert len(errors) == 3
+    assert all(isinstance(e, sc.TokenConnectionError) for e in errors)

@@ -800,3 +800,17 @@ async def test_worker_context_does_not_leak_to_the_consumer() -> None:
         await collect(FanOut(range(3), fn), "stream")
     assert seen == [True, True, True]
     assert raise_vehicle_rate_limits.get() is False
+
+
+def test_a_summary_reads_well() -> None:
+    done = FanOutProgress(
+        started=40, finished=40, succeeded=38, failed=2, rate_limit_retries=1, elapsed=0.018317396
+    )
+    assert str(done) == "40 finished in 0.02 s: 38 ok, 2 failed; 0 in flight; 1 rate-limit retry"
+    assert "elapsed=0.018)" in repr(done)
+    running = FanOutProgress(
+        started=12, finished=5, succeeded=5, in_flight=4, waiting_on_rate_limit=3, elapsed=2.0
+    )
+    assert str(running) == (
+        "5 finished in 2.00 s: 5 ok, 0 failed; 4 in flight, 3 waiting on Retry-After"
+    )

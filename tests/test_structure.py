@@ -148,6 +148,13 @@ def test_core_never_imports_testing_or_cli() -> None:
         assert not leaks, (module, leaks)
 
 
+def test_resources_never_import_the_client_when_they_run() -> None:
+    graph = import_graph()
+    for module, targets in graph.items():
+        if module.startswith("smartcar_async.resources"):
+            assert "smartcar_async._client" not in targets, module
+
+
 # ------------------------------------------------------------------------- complexity
 
 

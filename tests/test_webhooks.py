@@ -1040,7 +1040,7 @@ async def test_asgi_app_handles_lifespan() -> None:
 
 
 def load_example() -> ModuleType:
-    path = ROOT / "docs" / "examples" / "webhook_app.py"
+    path = ROOT / "examples" / "webhook_app.py"
     spec = importlib.util.spec_from_file_location("webhook_app_example", path)
     assert spec is not None
     assert spec.loader is not None

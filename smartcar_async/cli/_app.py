@@ -8,6 +8,7 @@ import logging
 import math
 import os
 import sys
+import textwrap
 import traceback
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from functools import partial
@@ -154,53 +155,87 @@ def _add_command_options(parser: argparse.ArgumentParser, spec: CommandSpec) -> 
 # -- the parser ---------------------------------------------------------------------------------
 
 
-def _add_global_options(parser: argparse.ArgumentParser, *, top: bool) -> None:
+def _add_global_options(
+    parser: argparse.ArgumentParser, *, top: bool, credentials: bool = True
+) -> None:
     """The options every subcommand takes, before or after the subcommand's name.
 
-    Subparsers default them to SUPPRESS, so a value given before the subcommand is not
-    overwritten by the subparser's default.
+    Only the top-level ``--help`` lists them: a subcommand accepts them too but keeps
+    its own help short (one line points to the top). Subparsers default them to
+    SUPPRESS, so a value given before the subcommand is not overwritten. Commands that
+    make their own emulator (``demo``) take no credentials.
     """
 
     def default(value: object) -> object:
         return value if top else argparse.SUPPRESS
 
-    group = parser.add_argument_group("global options")
-    group.add_argument(
-        "--client-id", metavar="ID", default=default(None), help=f"default: ${ENV_CLIENT_ID}"
-    )
-    group.add_argument(
-        "--client-secret",
-        metavar="SECRET",
-        default=default(None),
-        help=f"default: ${ENV_CLIENT_SECRET} (prefer the variable: arguments show in ps)",
-    )
-    group.add_argument(
-        "--token-url", metavar="URL", default=default(None), help=f"default: ${ENV_TOKEN_URL}"
-    )
-    group.add_argument(
-        "--vehicle-api-url",
-        metavar="URL",
-        default=default(None),
-        help=f"default: ${ENV_VEHICLE_API_URL}",
-    )
-    group.add_argument(
-        "--management-api-url",
-        metavar="URL",
-        default=default(None),
-        help=f"default: ${ENV_MANAGEMENT_API_URL}",
-    )
+    def shown(text: str) -> str:
+        return text if top else argparse.SUPPRESS
+
+    group = parser.add_argument_group("global options") if top else parser
+    if credentials:
+        group.add_argument(
+            "--client-id",
+            metavar="ID",
+            default=default(None),
+            help=shown(f"default: ${ENV_CLIENT_ID}"),
+        )
+        group.add_argument(
+            "--client-secret",
+            metavar="SECRET",
+            default=default(None),
+            help=shown(
+                f"default: ${ENV_CLIENT_SECRET} (prefer the variable: arguments show in ps)"
+            ),
+        )
+        group.add_argument(
+            "--token-url",
+            metavar="URL",
+            default=default(None),
+            help=shown(f"default: ${ENV_TOKEN_URL}"),
+        )
+        group.add_argument(
+            "--vehicle-api-url",
+            metavar="URL",
+            default=default(None),
+            help=shown(f"default: ${ENV_VEHICLE_API_URL}"),
+        )
+        group.add_argument(
+            "--management-api-url",
+            metavar="URL",
+            default=default(None),
+            help=shown(f"default: ${ENV_MANAGEMENT_API_URL}"),
+        )
     group.add_argument(
         "--json",
         action="store_true",
         default=default(False),
-        help="print the result as JSON on stdout (and nothing else there)",
+        help=shown("print the result as JSON on stdout (and nothing else there)"),
     )
     group.add_argument(
         "--debug",
         action="store_true",
         default=default(False),
-        help="SDK debug logging, and tracebacks on errors",
+        help=shown("SDK debug logging, and tracebacks on errors"),
     )
+
+
+class _LineFormatter(argparse.HelpFormatter):
+    """Wraps each line of a description or epilog on its own, never at a hyphen."""
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        return "\n".join(
+            textwrap.fill(
+                line, width, initial_indent=indent, subsequent_indent=indent,
+                break_on_hyphens=False,
+            )
+            for line in text.splitlines()
+        )  # fmt: skip
+
+
+_SUB_EPILOG = """\
+global options (--json, --debug{credentials}) go before or after the command;
+smartcar-async --help lists them, the exit codes and the environment variables"""
 
 
 def _subparser(
@@ -209,15 +244,17 @@ def _subparser(
     handler: Handler,
     help: str,
     description: str | None = None,
+    *,
+    credentials: bool = True,
 ) -> argparse.ArgumentParser:
     parser = subparsers.add_parser(
         name,
         help=help,
         description=description or help,
-        epilog=_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=_SUB_EPILOG.format(credentials=", --client-id..." if credentials else ""),
+        formatter_class=_LineFormatter,
     )
-    _add_global_options(parser, top=False)
+    _add_global_options(parser, top=False, credentials=credentials)
     parser.set_defaults(handler=handler)
     return parser
 
@@ -311,7 +348,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_connect_url_arguments(connect_url)
 
-    emulator = _subparser(subparsers, "emulator", _no_handler, "run the emulator")
+    emulator = _subparser(
+        subparsers, "emulator", _no_handler, "run the emulator", credentials=False
+    )
     emulator_commands = emulator.add_subparsers(
         dest="emulator_command", metavar="ACTION", required=True
     )
@@ -322,6 +361,7 @@ def build_parser() -> argparse.ArgumentParser:
         "serve the emulator on 127.0.0.1 until Ctrl-C",
         "Serve a seeded emulator of the v3 API on 127.0.0.1 and print the environment "
         "variables that point the SDK and this CLI at it. Ctrl-C stops it.",
+        credentials=False,
     )
     serve.add_argument(
         "--port", type=_port, default=8765, help="default: 8765; 0 picks a free port"
@@ -347,7 +387,8 @@ def build_parser() -> argparse.ArgumentParser:
         "Serve the emulator on loopback with a seeded fleet and realistic trouble "
         "(asleep vehicles, per-vehicle and app-wide 429s, a short-lived token), list every "
         "connection, read every vehicle's signals with bounded concurrency, lock the "
-        "unlocked ones, and summarise.",
+        "unlocked ones, and summarise. It makes its own credentials: it takes none.",
+        credentials=False,
     )
     demo.add_argument(
         "--vehicles",

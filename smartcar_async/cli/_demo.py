@@ -12,7 +12,8 @@ fleet job does and reports how it went:
 
 The trouble, all of it seeded so that every run meets the same amount:
 
-- a few vehicles are asleep: their reads (and commands) answer 409 ``VEHICLE_STATE``;
+- a few vehicles are asleep: their reads are served from Smartcar's store (the last
+  values, ``connectivitystatus-isasleep`` true) and their commands answer 409 ``ASLEEP``;
 - a few vehicles answer their first read with a per-vehicle 429 (``Retry-After``),
   which the fan-out waits out without holding a slot;
 - one app-wide 429 half-way through the reads pauses every request of the client;
@@ -34,7 +35,7 @@ from .._client import SmartcarClient
 from .._fanout import FanOutProgress
 from .._pacing import LocalRateLimiter
 from ..resources import Connection
-from ..signals import IS_LOCKED, STATE_OF_CHARGE
+from ..signals import IS_ASLEEP, IS_LOCKED, STATE_OF_CHARGE
 from ..testing import Fault, FaultRule, RateLimits, SmartcarEmulator
 from ._output import Output, format_seconds
 from ._serve import HOST, require_uvicorn
@@ -110,21 +111,8 @@ def arrange(emulator: SmartcarEmulator, options: DemoOptions) -> Scenario:
     )
     rules = [app_wide_rule]
     for vehicle_id in asleep:
+        # Reads still answer from Smartcar's store; commands answer 409 ASLEEP.
         emulator.set_asleep(vehicle_id)
-        # The emulator's asleep vehicles refuse commands; a read of one that cannot be
-        # woken fails the same way.
-        rules.append(
-            emulator.add_fault(
-                Fault.status(
-                    409,
-                    type="VEHICLE_STATE",
-                    code="ASLEEP",
-                    detail="The vehicle is asleep and did not respond. Try again later.",
-                ),
-                route=SIGNALS_ROUTE,
-                vehicle_id=vehicle_id,
-            )
-        )
     vehicle_rules = tuple(
         emulator.add_fault(
             Fault.rate_limit(retry_after=options.retry_after, scope="vehicle"),
@@ -183,11 +171,13 @@ class ReadsPhase:
 
     ``failures`` counts errors by class, ``errors`` by class and ``TYPE:CODE``;
     ``attempts`` counts calls of the read (a target retried after a per-vehicle 429
-    counts twice); ``rate_limit_retries`` those retries.
+    counts twice); ``rate_limit_retries`` those retries; ``asleep`` the vehicles read
+    as asleep (their values come from Smartcar's store).
     """
 
     succeeded: int
     failed: int
+    asleep: int
     failures: dict[str, int]
     errors: tuple[ErrorCount, ...]
     attempts: int
@@ -328,17 +318,27 @@ class _Facts:
 
     soc: float | None
     locked: bool | None
+    asleep: bool
 
 
 # -- the run -----------------------------------------------------------------------------------
 
 
 class _Bar:
-    """A progress bar for one fan-out, fed by its ``on_progress`` callback."""
+    """A progress bar for one fan-out, fed by its ``on_progress`` callback.
+
+    Without a terminal (a pipe, CI) the bar is silent, so a line is noted at each tenth
+    of the way instead: the longest phase never looks hung.
+    """
 
     def __init__(self, out: Output, description: str, total: int) -> None:
         self._progress = out.progress()
         self._task = self._progress.add_task(description, total=total, status="")
+        self._out = out
+        self._lines = not out.err.is_terminal
+        self._description = description
+        self._total = total
+        self._tenths = 0
 
     def __enter__(self) -> Callable[[FanOutProgress], None]:
         self._progress.start()
@@ -352,6 +352,12 @@ class _Bar:
         if progress.waiting_on_rate_limit:
             status += f"  {progress.waiting_on_rate_limit} waiting on Retry-After"
         self._progress.update(self._task, completed=progress.finished, status=status.strip())
+        if self._lines and self._total:
+            tenths = progress.finished * 10 // self._total
+            if tenths > self._tenths:
+                self._tenths = tenths
+                line = f"{self._description}: {progress.finished:,}/{self._total:,}"
+                self._out.note(f"{line}  {status.strip()}".rstrip())
 
 
 def _pace_to_the_bucket(
@@ -505,10 +511,13 @@ async def _read_signals(
             latencies.append(time.perf_counter() - began)
         soc = signals.value(STATE_OF_CHARGE)
         locked = signals.value(IS_LOCKED)
-        number = isinstance(soc, (int, float)) and not isinstance(soc, bool)
+        asleep = signals.value(IS_ASLEEP) is True
+        if isinstance(soc, bool) or not isinstance(soc, (int, float)) or not math.isfinite(soc):
+            soc = None
         return _Facts(
-            soc=float(soc) if number and math.isfinite(soc) else None,
+            soc=float(soc) if soc is not None else None,
             locked=locked if isinstance(locked, bool) else None,
+            asleep=asleep,
         )
 
     facts: dict[str, _Facts] = {}
@@ -527,13 +536,15 @@ async def _read_signals(
                     facts[outcome.target.vehicle_id] = outcome.value
     seconds = time.perf_counter() - started
     summary = fan.summary()
+    asleep = sum(1 for f in facts.values() if f.asleep)
     out.note(
-        f"read {summary.succeeded:,} vehicles, {summary.failed:,} failed, "
-        f"in {format_seconds(seconds)}"
+        f"read {summary.succeeded:,} vehicles ({asleep:,} asleep: values from Smartcar's "
+        f"store), {summary.failed:,} failed, in {format_seconds(seconds)}"
     )
     return facts, ReadsPhase(
         succeeded=summary.succeeded,
         failed=summary.failed,
+        asleep=asleep,
         failures=tally.by_class(),
         errors=tally.errors(),
         attempts=attempts,

@@ -5,8 +5,6 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterator
 
-import httpx
-
 from .._config import ENV_CLIENT_ID, ENV_CLIENT_SECRET
 from .._errors import (
     APIConnectionError,
@@ -17,6 +15,7 @@ from .._errors import (
     NotFoundError,
     PermissionDeniedError,
     SmartcarError,
+    TokenConnectionError,
     TokenError,
     VehicleStateError,
 )
@@ -71,10 +70,11 @@ def exit_code_for(exc: BaseException) -> ExitCode:
     # ConfigurationError is a ValueError too: test it first.
     if isinstance(exc, ConfigurationError):
         return ExitCode.CONFIGURATION
-    if isinstance(exc, TokenError):
-        return ExitCode.CONNECTION if _unreachable(exc) else ExitCode.TOKEN
+    # A token-endpoint outage is an APIConnectionError too: test that first.
     if isinstance(exc, APIConnectionError):
         return ExitCode.CONNECTION
+    if isinstance(exc, TokenError):
+        return ExitCode.TOKEN
     if isinstance(exc, (APIStatusError, APIResponseError, CommandFailedError, SmartcarError)):
         return ExitCode.API_ERROR
     if isinstance(exc, ValueError):
@@ -96,9 +96,9 @@ def describe(exc: BaseException) -> tuple[str, str | None]:
                 "--client-secret); `smartcar-async emulator serve` prints a set to try"
             )
         return str(exc), hint
+    if isinstance(exc, TokenConnectionError):
+        return str(exc), "is the token endpoint (--token-url) reachable?"
     if isinstance(exc, TokenError):
-        if _unreachable(exc):
-            return str(exc), "is the token endpoint (--token-url) reachable?"
         return str(exc), "check the client id and secret, and --token-url"
     if isinstance(exc, APIConnectionError):
         return str(exc), "is the API (or the emulator) reachable at the configured URL?"
@@ -111,11 +111,6 @@ def describe(exc: BaseException) -> tuple[str, str | None]:
     if isinstance(exc, ValueError):
         return str(exc), None
     return f"unexpected {type(exc).__name__}: {exc}", "rerun with --debug for the traceback"
-
-
-def _unreachable(exc: TokenError) -> bool:
-    """Whether the token request got no answer at all (a connection error, not a refusal)."""
-    return exc.status_code is None and isinstance(exc.__cause__, httpx.TransportError)
 
 
 def _describe_status(exc: APIStatusError) -> str:

@@ -20,7 +20,7 @@ from rich.progress import (
     TextColumn,
     TimeElapsedColumn,
 )
-from rich.table import Table
+from rich.table import Column, Table
 from rich.text import Text
 
 __all__ = [
@@ -114,10 +114,15 @@ class Output:
         return Progress(
             SpinnerColumn(),
             TextColumn("{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("{task.fields[status]}"),
-            TimeElapsedColumn(),
+            # At 80 columns the counts and the time must stay whole: the bar is short,
+            # and only the status text gives way (cut with an ellipsis).
+            BarColumn(bar_width=10),
+            MofNCompleteColumn(table_column=Column(no_wrap=True, min_width=11)),
+            TextColumn(
+                "{task.fields[status]}",
+                table_column=Column(no_wrap=True, overflow="ellipsis", max_width=20),
+            ),
+            TimeElapsedColumn(table_column=Column(no_wrap=True, min_width=7, max_width=7)),
             console=self.err,
             transient=transient,
             disable=not self.err.is_terminal,

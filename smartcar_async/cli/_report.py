@@ -50,7 +50,7 @@ def _phases(s: DemoSummary) -> Table:
     )
     table.add_row(
         "read signals",
-        f"{s.reads.succeeded:,} read, {s.reads.failed:,} failed "
+        f"{s.reads.succeeded:,} read ({s.reads.asleep:,} asleep), {s.reads.failed:,} failed "
         f"({s.reads.per_second:,.0f} vehicles/s, concurrency {s.concurrency})",
         format_seconds(s.reads.seconds),
     )

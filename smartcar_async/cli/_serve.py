@@ -29,6 +29,9 @@ __all__ = ["emulator_environment", "require_uvicorn", "serve_emulator"]
 
 HOST = "127.0.0.1"
 
+#: Where webhook receivers read the Application Management Token from.
+ENV_MANAGEMENT_TOKEN = "SMARTCAR_MANAGEMENT_TOKEN"
+
 
 def require_uvicorn() -> None:
     """Raise `CLIError` when the server the emulator needs is not installed."""
@@ -73,6 +76,8 @@ def emulator_environment(emulator: SmartcarEmulator, base_url: str) -> dict[str,
         ENV_APPLICATION_ID: connect["client_id"],
         ENV_REDIRECT_URI: connect["redirect_uri"],
         ENV_CONNECT_URL: connect["connect_url"],
+        # Read by webhook receivers (the SDK's examples), not by the client.
+        ENV_MANAGEMENT_TOKEN: emulator.management_token,
     }
 
 
@@ -132,6 +137,10 @@ async def serve_emulator(
                 out.note(
                     f"  smartcar-async signals {example.vehicle_id} --user-id {example.user_id}"
                 )
+            out.note(
+                f"{ENV_MANAGEMENT_TOKEN} signs the emulator's webhook deliveries: give it to "
+                "the webhook receiver you test."
+            )
             out.note("Ctrl-C stops it.")
         task_status.started(base_url)
         await anyio.sleep_forever()

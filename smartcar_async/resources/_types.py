@@ -18,7 +18,7 @@ from typing import Any
 
 import attrs
 
-from .._models import RAW, flatten_resource, related_id, structure, unwrap
+from .._models import RAW, ToDict, flatten_resource, related_id, structure, unwrap
 
 __all__ = [
     "CommandExecution",
@@ -52,7 +52,7 @@ def _drop_null_vehicle(flat: dict[str, Any]) -> None:
 
 
 @attrs.frozen(kw_only=True)
-class VehicleInfo:
+class VehicleInfo(ToDict):
     """The vehicle a connection or subscription is about.
 
     Attributes:
@@ -72,7 +72,7 @@ class VehicleInfo:
 
 
 @attrs.frozen(kw_only=True)
-class Vehicle:
+class Vehicle(ToDict):
     """A vehicle, from ``GET /vehicles/{vehicleId}``.
 
     Attributes:
@@ -96,7 +96,7 @@ class Vehicle:
 
 
 @attrs.frozen(kw_only=True)
-class Connection:
+class Connection(ToDict):
     """A vehicle connected to the application by one of its users.
 
     Attributes:
@@ -132,7 +132,7 @@ class Connection:
 
 
 @attrs.frozen(kw_only=True)
-class CommandExecution:
+class CommandExecution(ToDict):
     """The result of a command or a charge-schedule change.
 
     A command that failed is never returned: it raises `CommandFailedError` (or the
@@ -190,7 +190,7 @@ class CommandExecution:
 
 
 @attrs.frozen(kw_only=True)
-class SignalRef:
+class SignalRef(ToDict):
     """A signal named in a webhook's ``triggers`` or ``data``.
 
     Attributes:
@@ -205,7 +205,7 @@ class SignalRef:
 
 
 @attrs.frozen(kw_only=True)
-class Webhook:
+class Webhook(ToDict):
     """A webhook of the application (Management API).
 
     Attributes:
@@ -243,7 +243,7 @@ class Webhook:
 
 
 @attrs.frozen(kw_only=True)
-class Subscription:
+class Subscription(ToDict):
     """A vehicle subscribed to a webhook (Management API).
 
     Attributes:
@@ -274,7 +274,7 @@ class Subscription:
 
 
 @attrs.frozen(kw_only=True)
-class SubscriptionRequest:
+class SubscriptionRequest(ToDict):
     """The API's answer to ``POST /subscriptions``: accepted, done later.
 
     Attributes:

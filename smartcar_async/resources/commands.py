@@ -48,7 +48,7 @@ if TYPE_CHECKING:
     import httpx
 
     from .._fanout import FanOut, FanOutProgress
-    from .vehicles import VehicleTarget
+    from .vehicles import VehicleTargetT
 
 __all__ = ["ChargeWindow", "CommandName", "Commands", "ScheduleKind"]
 
@@ -363,14 +363,14 @@ class Commands(Resource):
     def run_many(
         self,
         name: CommandName,
-        targets: Iterable[VehicleTarget] | AsyncIterable[VehicleTarget],
+        targets: Iterable[VehicleTargetT] | AsyncIterable[VehicleTargetT],
         *,
         concurrency: int = 100,
         fail_fast: bool = False,
         max_rate: float | None = None,
         on_progress: Callable[[FanOutProgress], None] | None = None,
         **command_kwargs: Any,
-    ) -> FanOut[VehicleTarget, CommandExecution | None]:
+    ) -> FanOut[VehicleTargetT, CommandExecution | None]:
         """Send one command to many vehicles with bounded concurrency.
 
         The command's arguments are checked once, before anything is sent; each
@@ -404,7 +404,7 @@ class Commands(Resource):
         command: PreparedCommand[CommandExecution | None] = spec.prepare(**command_kwargs)
         send = self._send
 
-        async def run(target: VehicleTarget) -> CommandExecution | None:
+        async def run(target: VehicleTargetT) -> CommandExecution | None:
             segment, user_id = target_ids(target)
             return await send(segment, user_id, command)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as _dt
 from collections.abc import AsyncIterable, Callable, Iterable, Mapping
-from typing import TYPE_CHECKING, TypeAlias
+from typing import TYPE_CHECKING, TypeAlias, TypeVar
 
 from .._paths import path_segment
 from ..signals import Signal, Signals, parse_signal, parse_signals
@@ -24,6 +24,10 @@ __all__ = ["VehicleHandle", "VehicleTarget", "Vehicles"]
 #: What the fleet helpers take as a target: a `VehicleHandle`, a `Connection`, or a
 #: ``(vehicle_id, user_id)`` tuple.
 VehicleTarget: TypeAlias = "VehicleHandle | Connection | tuple[str, str]"
+
+#: The type of the targets a caller passes in: outcomes carry it back unchanged, so a
+#: fan-out over connections yields outcomes whose ``target`` is a `Connection`.
+VehicleTargetT = TypeVar("VehicleTargetT", bound="VehicleHandle | Connection | tuple[str, str]")
 
 
 _read_vehicle = json_body(parse_vehicle)
@@ -115,13 +119,13 @@ class Vehicles(Resource):
 
     def signals_many(
         self,
-        targets: Iterable[VehicleTarget] | AsyncIterable[VehicleTarget],
+        targets: Iterable[VehicleTargetT] | AsyncIterable[VehicleTargetT],
         *,
         concurrency: int = 100,
         fail_fast: bool = False,
         max_rate: float | None = None,
         on_progress: Callable[[FanOutProgress], None] | None = None,
-    ) -> FanOut[VehicleTarget, Signals]:
+    ) -> FanOut[VehicleTargetT, Signals]:
         """Read the signals of many vehicles with bounded concurrency, streamed.
 
         A bad target (no ``user_id``, a malformed id) or a failed read is that target's
@@ -143,7 +147,7 @@ class Vehicles(Resource):
         """
         read = self._signals
 
-        async def read_one(target: VehicleTarget) -> Signals:
+        async def read_one(target: VehicleTargetT) -> Signals:
             segment, user_id = target_ids(target)
             return await read(segment, user_id)
 

@@ -78,7 +78,7 @@ from ._catalogue import (
     full_name_for,
 )
 from ._parse import parse_signal, parse_signals
-from ._signal import Signal, SignalError, Signals, SignalsVehicle
+from ._signal import Signal, SignalError, Signals, SignalsVehicle, SignalValue
 
 __all__ = [
     "CATALOGUE",
@@ -116,6 +116,7 @@ __all__ = [
     "Signal",
     "SignalBody",
     "SignalError",
+    "SignalValue",
     "SignalSpec",
     "Signals",
     "SignalsVehicle",

@@ -11,14 +11,14 @@ from typing import Any, Generic, TypeAlias, TypeVar
 
 import attrs
 
-from .._models import RAW
+from .._models import RAW, ToDict
 
 # The classes below say ``attrs.frozen(kw_only=True)`` (what ``_models.model`` is) in
 # full: mypy's attrs plugin does not see through the alias and would not know the fields.
 
 
 @attrs.frozen(kw_only=True)
-class UnitValue:
+class UnitValue(ToDict):
     """A number and its unit: ``{"unit": "percent", "value": 80}``.
 
     Attributes:
@@ -37,7 +37,7 @@ class UnitValue:
 
 
 @attrs.frozen(kw_only=True)
-class Value:
+class Value(ToDict):
     """A single value without a unit: a bool, a string or a number.
 
     Attributes:
@@ -53,7 +53,7 @@ class Value:
 
 
 @attrs.frozen(kw_only=True)
-class RangeEstimate:
+class RangeEstimate(ToDict):
     """One of the extra estimates of `RangeBody` (``IDEAL_CONDITIONS``, ``RATED``...).
 
     Examples:
@@ -66,7 +66,7 @@ class RangeEstimate:
 
 
 @attrs.frozen(kw_only=True)
-class RangeBody:
+class RangeBody(ToDict):
     """Range left on the battery, with the vehicle's alternative estimates.
 
     Attributes:
@@ -100,7 +100,7 @@ class RangeBody:
 
 
 @attrs.frozen(kw_only=True)
-class ValuesBody:
+class ValuesBody(ToDict):
     """A generic array body: ``{"values": [...], "rowCount"?, "columnCount"?}``.
 
     Used for lists the SDK does not type further (charge records, charge timers,
@@ -119,7 +119,7 @@ class ValuesBody:
 
 
 @attrs.frozen(kw_only=True)
-class GridCell:
+class GridCell(ToDict):
     """One place in a `GridBody`: row 0 is the front, column 0 the left.
 
     Examples:
@@ -171,7 +171,7 @@ CellT = TypeVar("CellT", bound=GridCell)
 
 
 @attrs.frozen(kw_only=True)
-class GridBody(Generic[CellT]):
+class GridBody(ToDict, Generic[CellT]):
     """Parts of a vehicle laid out in rows and columns: doors, windows, tires.
 
     Attributes:
@@ -236,7 +236,7 @@ class TiresBody(GridBody[Tire]):
 
 
 @attrs.frozen(kw_only=True)
-class LocationBody:
+class LocationBody(ToDict):
     """``location-preciselocation``: where the vehicle is, or was last parked.
 
     Attributes:
@@ -260,7 +260,7 @@ class LocationBody:
 
 
 @attrs.frozen(kw_only=True)
-class ChargeLimitCondition:
+class ChargeLimitCondition(ToDict):
     """Where or with which connector a `ChargeLimit` applies (None for ``GLOBAL``).
 
     Examples:
@@ -276,7 +276,7 @@ class ChargeLimitCondition:
 
 
 @attrs.frozen(kw_only=True)
-class ChargeLimit:
+class ChargeLimit(ToDict):
     """One configured charge limit: ``GLOBAL``, per ``LOCATION`` or per ``CONNECTOR``.
 
     Examples:
@@ -290,7 +290,7 @@ class ChargeLimit:
 
 
 @attrs.frozen(kw_only=True)
-class ChargeLimitsBody:
+class ChargeLimitsBody(ToDict):
     """``charge-chargelimits``: every configured limit and the one in force.
 
     Attributes:
@@ -324,7 +324,7 @@ class ChargeLimitsBody:
 
 
 @attrs.frozen(kw_only=True)
-class StatusBody:
+class StatusBody(ToDict):
     """A ``diagnostics-*`` system status: ``{"status": "OK"|"ALERT", "description"}``.
 
     Examples:
@@ -349,7 +349,7 @@ class StatusBody:
 
 
 @attrs.frozen(kw_only=True)
-class OpenLockBody:
+class OpenLockBody(ToDict):
     """A trunk, tailgate, engine cover or sunroof: ``{"isOpen", "isLocked"?}``.
 
     Examples:
@@ -364,7 +364,7 @@ class OpenLockBody:
 
 
 @attrs.frozen(kw_only=True)
-class DriveModeBody:
+class DriveModeBody(ToDict):
     """``transmission-drivemode``: Smartcar's canonical mode and the maker's own label.
 
     Examples:
@@ -383,7 +383,7 @@ class DriveModeBody:
 
 
 @attrs.frozen(kw_only=True)
-class AvailableCapacity:
+class AvailableCapacity(ToDict):
     """A battery capacity the vehicle may have, for `NominalCapacityBody`.
 
     Examples:
@@ -396,7 +396,7 @@ class AvailableCapacity:
 
 
 @attrs.frozen(kw_only=True)
-class NominalCapacityBody:
+class NominalCapacityBody(ToDict):
     """``tractionbattery-nominalcapacity``: the battery's rated capacity.
 
     Attributes:
@@ -422,7 +422,7 @@ class NominalCapacityBody:
 
 
 @attrs.frozen(kw_only=True)
-class GenericBody:
+class GenericBody(ToDict):
     """Any other body: one the catalogue does not type, or one not of its usual shape.
 
     Attributes:

@@ -9,18 +9,22 @@ from __future__ import annotations
 
 import datetime as _dt
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from typing import Any
+from typing import Any, TypeAlias, cast
 
 import attrs
 
-from .._models import RAW
+from .._models import RAW, ToDict, to_jsonable
 from ._bodies import SignalBody
 
-__all__ = ["Signal", "SignalError", "Signals", "SignalsVehicle"]
+__all__ = ["Signal", "SignalError", "SignalValue", "Signals", "SignalsVehicle"]
+
+
+#: What `Signals.value` returns: a JSON scalar, to narrow with ``isinstance``.
+SignalValue: TypeAlias = "bool | int | float | str | None"
 
 
 @attrs.frozen(kw_only=True)
-class SignalError:
+class SignalError(ToDict):
     """Why a signal could not be read (``status.error`` of a signal).
 
     Attributes:
@@ -42,7 +46,7 @@ class SignalError:
 
 
 @attrs.frozen(kw_only=True)
-class Signal:
+class Signal(ToDict):
     """One signal of a vehicle: what it is, whether it was read, and its body.
 
     Attributes:
@@ -91,7 +95,7 @@ class Signal:
 
 
 @attrs.frozen(kw_only=True)
-class SignalsVehicle:
+class SignalsVehicle(ToDict):
     """The vehicle a ``/signals`` response is about (its ``included.vehicle``).
 
     Examples:
@@ -198,17 +202,36 @@ class Signals(Mapping[str, Signal]):
     def __repr__(self) -> str:
         return f"Signals({list(self._entries)!r}, vehicle={self._vehicle!r})"
 
-    def value(self, code: str) -> Any:
+    def value(self, code: str) -> SignalValue:
         """``body.value`` of a signal, or None when absent, failed or without a value.
+
+        The result is a JSON scalar whose type depends on the signal: narrow it with
+        ``isinstance`` (type checkers then know it), or read ``signal.body`` for the
+        typed body.
 
         Examples:
             >>> signals.value(IS_LOCKED)
             True
+            >>> soc = signals.value(STATE_OF_CHARGE)
+            >>> if isinstance(soc, (int, float)) and soc < 20: ...
         """
         if code not in self._entries:
             return None
         body = self[code].body
-        return None if body is None else getattr(body, "value", None)
+        # Every body's ``value`` is a JSON scalar: the parsers refuse anything else.
+        return None if body is None else cast(SignalValue, getattr(body, "value", None))
+
+    def to_dict(self) -> dict[str, Any]:
+        """The signals as JSON-ready data, ``code -> signal dict``, for a web handler.
+
+        Each signal is `Signal.to_dict`: code, name, group, status, error, body (its
+        fields, e.g. ``{"unit": "percent", "value": 80}``) and ISO-8601 timestamps.
+
+        Examples:
+            >>> signals.to_dict()["tractionbattery-stateofcharge"]["body"]
+            {'unit': 'percent', 'value': 80}
+        """
+        return {code: to_jsonable(signal) for code, signal in self.items()}
 
     def by_group(self, group: str) -> tuple[Signal, ...]:
         """The signals of one group (``"TractionBattery"``, any case), in response order.

@@ -39,7 +39,7 @@ class WebhookControls:
     def add_webhook(
         self,
         name: str = "Emulator webhook",
-        callback_uri: str = "https://example.invalid/smartcar/webhook",
+        callback_uri: str = "https://example.invalid/webhooks/smartcar",
         *,
         triggers: Sequence[str] = ("tractionbattery-stateofcharge",),
         data: Sequence[str] = (),
@@ -191,8 +191,9 @@ class WebhookControls:
 
         Args:
             event: from `vehicle_state_event`, `vehicle_error_event` or `verify_event`.
-            target: a URL, or an ASGI app (called in-process); default: the webhook's
-                ``callbackUri`` (``errorCallbackUri`` for VEHICLE_ERROR, when set).
+            target: a URL, or an ASGI app (called in-process at the path and query of
+                the webhook's callback URI); default: the webhook's ``callbackUri``
+                (``errorCallbackUri`` for VEHICLE_ERROR, when set).
             client: the httpx client to send to a URL with (default: a new one per
                 attempt); not used for an ASGI app.
             retry_scale: multiplies the 25/50/100 s waits (e.g. 0.01 against a real clock).
@@ -203,16 +204,21 @@ class WebhookControls:
             >>> delivery.delivered, len(delivery.attempts)
             (True, 1)
         """
-        if target is None:
-            webhook = self._webhook(event.webhook_id)
-            target = webhook.callback_uri
+        callback_uri = None
+        webhook = self._core.state.webhooks.get(event.webhook_id)
+        if webhook is not None:
+            callback_uri = webhook.callback_uri
             if event.event_type == "VEHICLE_ERROR" and webhook.error_callback_uri:
-                target = webhook.error_callback_uri
+                callback_uri = webhook.error_callback_uri
+        if target is None:
+            if callback_uri is None:
+                raise KeyError(f"no webhook {event.webhook_id!r}")
+            target = callback_uri
         return await _webhooks.deliver(
             self._core,
             self._management_token,
             event,
-            Target(target, client),
+            Target(target, client, callback_uri),
             retry_delays=retry_delays,
             retry_scale=retry_scale,
         )

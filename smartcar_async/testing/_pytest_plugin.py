@@ -5,8 +5,8 @@ Installed with the package; nothing to configure. Fixtures:
 - ``smartcar_emulator_options``: the keyword arguments for the emulator
   (``{"vehicles": 10, "seed": 0}``); override it in your ``conftest.py`` to change them.
 - ``smartcar_emulator``: a fresh `SmartcarEmulator` for each test.
-- ``smartcar_client``: a `SmartcarClient` wired to it in-process (no sockets), closed
-  after the test.
+- ``smartcar_client``: a `SmartcarClient` wired to it in-process (no sockets), on the
+  emulator's clock, closed after the test.
 
 Both are plain (synchronous) fixtures on purpose: a client binds to the event loop
 that first uses it, not to the one it is created in, so the same fixtures serve
@@ -47,8 +47,12 @@ def smartcar_emulator(smartcar_emulator_options: dict[str, Any]) -> SmartcarEmul
 
 @pytest.fixture
 def smartcar_client(smartcar_emulator: SmartcarEmulator) -> Iterator[SmartcarClient]:
-    """A `SmartcarClient` talking to ``smartcar_emulator`` in-process; closed afterwards."""
-    client = SmartcarClient(**smartcar_emulator.client_kwargs())
+    """A `SmartcarClient` talking to ``smartcar_emulator`` in-process; closed afterwards.
+
+    It shares the emulator's clock: with a `VirtualClock` in the options, backoff and
+    Retry-After waits are virtual too.
+    """
+    client = SmartcarClient(**smartcar_emulator.client_kwargs(), clock=smartcar_emulator.clock)
     yield client
     if not client.is_closed:
         # The in-process transport holds no sockets and no loop-bound state, so closing

@@ -58,8 +58,11 @@ async def call_with_httpx(handle: Handler, request: httpx.Request) -> httpx.Resp
             stream=_DelayedStream(response.stream),
             request=request,
         )
+    # A stream, not ``content=``: httpx reads ``content`` at construction, so the client's
+    # own read never closes the response and ``response.elapsed`` is never set.
+    headers = [*response.headers, ("content-length", str(len(response.body)))]
     return httpx.Response(
-        response.status, headers=response.headers, content=response.body, request=request
+        response.status, headers=headers, stream=httpx.ByteStream(response.body), request=request
     )
 
 

@@ -141,14 +141,17 @@ class Delivery:
 class Target:
     """Where deliveries go: a URL (sent with httpx) or an ASGI app (called in-process)."""
 
-    def __init__(self, target: str | ASGIApp, client: httpx.AsyncClient | None) -> None:
+    def __init__(
+        self, target: str | ASGIApp, client: httpx.AsyncClient | None, callback_uri: str | None
+    ) -> None:
         if isinstance(target, str):
             self.url = target
             self._client = client
             self._app: ASGIApp | None = None
         else:
-            # An app is called in-process; a client would send to a host that is not it.
-            self.url = "http://webhook.emulator.invalid/"
+            # An app is called in-process (a client would send to a host that is not it),
+            # at the webhook's own callback path: apps route it like any other path.
+            self.url = callback_uri or "http://webhook.emulator.invalid/"
             self._client = None
             self._app = target
 

@@ -31,6 +31,7 @@ VARIABLES = {
     "SMARTCAR_APPLICATION_ID",
     "SMARTCAR_REDIRECT_URI",
     "SMARTCAR_CONNECT_URL",
+    "SMARTCAR_MANAGEMENT_TOKEN",  # the key of webhook signatures, for a receiver under test
 }
 
 
@@ -64,6 +65,7 @@ async def test_serve_prints_exports_the_cli_can_use(
     assert variables["SMARTCAR_MANAGEMENT_API_URL"] == f"{base_url}/management/v3"
     assert base_url.startswith("http://127.0.0.1:")
     assert "Ctrl-C stops it" in stderr.getvalue()
+    assert "SMARTCAR_MANAGEMENT_TOKEN signs" in stderr.getvalue()
     assert listed.code == 0
     assert len(listed.json()) == 7
 

@@ -7,6 +7,7 @@ import socket
 import pytest
 from cli_support import Run, SyncRun
 
+import smartcar_async as sc
 from smartcar_async.testing import SmartcarEmulator
 
 pytestmark = pytest.mark.anyio
@@ -104,3 +105,15 @@ def test_usage_error(cli_sync: SyncRun) -> None:
 
     assert result.code == 2
     assert "usage:" in result.err
+
+
+def test_exit_codes_follow_the_public_error_classes() -> None:
+    # The CLI reads the class alone: no look at private causes or status codes.
+    from smartcar_async.cli._exit import ExitCode, describe, exit_code_for
+
+    outage = sc.TokenConnectionError("could not reach the token endpoint", url="https://x/t")
+    refusal = sc.TokenError("token endpoint answered 401: invalid_client", status_code=401)
+    assert exit_code_for(outage) == ExitCode.CONNECTION
+    assert "reachable" in (describe(outage)[1] or "")
+    assert exit_code_for(refusal) == ExitCode.TOKEN
+    assert "client id and secret" in (describe(refusal)[1] or "")

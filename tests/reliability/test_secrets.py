@@ -50,6 +50,7 @@ from smartcar_async import (
     ServerError,
     SmartcarClient,
     SmartcarError,
+    TokenConnectionError,
     TokenError,
     UpstreamError,
     ValidationError,
@@ -67,7 +68,7 @@ EVERY_ERROR = {
     ValidationError, ConnectedServicesAccountError, AuthenticationError, PermissionDeniedError,
     NotFoundError, VehicleStateError, RateLimitError, BillingError, ServerError,
     CompatibilityError, UpstreamError, APIStatusError, APIConnectionError, APITimeoutError,
-    APIResponseError, CommandFailedError, TokenError, ConfigurationError,
+    APIResponseError, CommandFailedError, TokenError, TokenConnectionError, ConfigurationError,
     WebhookVerificationError, WebhookPayloadError,
 }  # fmt: skip
 
@@ -270,7 +271,7 @@ async def test_no_secret_in_logs_reprs_errors_or_tracebacks(
             fault(Fault.malformed_json(), "POST /oauth2/token")
             await expect(TokenError, lambda: handle.signals())
             fault(Fault.drop(), "POST /oauth2/token")
-            await expect(TokenError, lambda: handle.signals())
+            await expect(TokenConnectionError, lambda: handle.signals())
 
             token = await client.tokens.get()
             shown += [

@@ -996,3 +996,26 @@ async def test_remove_webhook_takes_its_subscriptions(
     assert {s["relationships"]["webhook"]["data"]["id"] for s in subscriptions["data"]} == {kept}
     with pytest.raises(KeyError):
         emulator.remove_webhook(gone)
+
+
+async def test_an_asleep_vehicle_is_read_from_smartcars_store(
+    emulator: SmartcarEmulator, clock: VirtualClock, http: httpx.AsyncClient, bev: FleetEntry
+) -> None:
+    """v3 reads are served from Smartcar's store: an asleep vehicle still answers 200 with
+    the values it last reported, flagged by ``connectivitystatus-isasleep``."""
+    path = f"/vehicles/{bev.vehicle_id}/signals"
+    with anyio.fail_after(5):
+        before = (await http.get(path, headers=as_user(bev))).json()
+        emulator.set_asleep(bev.vehicle_id)
+        clock.advance(600)
+        asleep = await http.get(path, headers=as_user(bev))
+    assert asleep.status_code == 200
+
+    def by_code(body: dict[str, Any]) -> dict[str, Any]:
+        return {s["attributes"]["code"]: s for s in body["data"]}
+
+    then, now = by_code(before), by_code(asleep.json())
+    assert now.pop("connectivitystatus-isasleep")["attributes"]["body"] == {"value": True}
+    then.pop("connectivitystatus-isasleep")
+    # Nothing newer reaches the store while the vehicle sleeps: values and times stand.
+    assert now == then

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
+import datetime as dt
+
 import anyio
 import httpx
 import pytest
+import respx
 from emulator_helpers import as_user
 
+from smartcar_async import SmartcarClient
 from smartcar_async.signals import CATALOGUE, parse_signal, parse_signals
 from smartcar_async.testing import FleetEntry, SmartcarEmulator, VirtualClock
 from smartcar_async.webhooks import (
@@ -107,3 +112,27 @@ async def test_events_reach_the_sdk_receiver(
     assert isinstance(failed, VehicleErrorEvent)
     assert failed.errors[0].code == "ASLEEP"
     assert failed.errors[0].signal_codes == ("closure-islocked",)
+
+
+@pytest.mark.parametrize("way_in", ["transport", "respx"])
+async def test_raw_response_elapsed_is_readable_in_process(
+    emulator: SmartcarEmulator, way_in: str
+) -> None:
+    """``RawResponse.elapsed`` works on the in-process ways in, as it does over ``serve()``."""
+    car = emulator.fleet()[0]
+    kwargs = emulator.client_kwargs()
+    with contextlib.ExitStack() as stack:
+        if way_in == "respx":
+            del kwargs["transport"]
+            mock = stack.enter_context(respx.mock)
+            mock.route(host__regex=r".*emulator\.invalid").mock(
+                side_effect=emulator.respx_side_effect
+            )
+        async with SmartcarClient(**kwargs) as client:
+            with anyio.fail_after(10):
+                raw = await client.vehicles.with_raw_response.signals(
+                    car.vehicle_id, user_id=car.user_id
+                )
+    assert isinstance(raw.elapsed, dt.timedelta)
+    assert raw.elapsed >= dt.timedelta(0)
+    assert raw.http_response.headers["content-length"] == str(len(raw.http_response.content))

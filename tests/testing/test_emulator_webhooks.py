@@ -286,3 +286,57 @@ async def test_a_failing_receiver_connection_counts_as_a_failed_attempt(
 def test_events_need_a_webhook(emulator: SmartcarEmulator, bev: FleetEntry) -> None:
     with pytest.raises(KeyError, match="subscribed to no webhook"):
         emulator.vehicle_state_event(bev.vehicle_id)
+
+
+async def test_an_app_receives_deliveries_at_the_callback_path(
+    emulator: SmartcarEmulator, bev: FleetEntry
+) -> None:
+    """The docs' Starlette app routes only ``/webhooks/smartcar``: deliveries reach it there."""
+    pytest.importorskip("starlette")
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import Response
+    from starlette.routing import Route
+
+    from smartcar_async.webhooks import DataEvent, WebhookReceiver
+
+    events: list[DataEvent] = []
+
+    async def on_event(event: DataEvent) -> None:
+        events.append(event)
+
+    receiver = WebhookReceiver(emulator.management_token, on_event)
+    paths: list[str] = []
+
+    async def webhook(request: Request) -> Response:
+        paths.append(request.url.path + "?" + request.url.query)
+        result = await receiver.handle(await request.body(), request.headers)
+        return Response(result.json_bytes(), result.status, media_type=result.content_type)
+
+    app = Starlette(routes=[Route("/webhooks/smartcar", webhook, methods=["POST"])])
+    webhook_id = emulator.add_webhook(callback_uri="https://app.example/webhooks/smartcar?k=1")
+    emulator.subscribe(webhook_id, bev.vehicle_id)
+    with anyio.fail_after(5):
+        verify = await emulator.deliver(emulator.verify_event(webhook_id), app)
+        state = await emulator.deliver(emulator.vehicle_state_event(bev.vehicle_id), app)
+    assert verify.verified is True
+    assert state.delivered
+    assert len(state.attempts) == 1
+    assert paths == ["/webhooks/smartcar?k=1"] * 2
+    assert [e.vehicle_id for e in events] == [bev.vehicle_id]
+
+
+async def test_the_default_callback_matches_the_docs_receiver_path(
+    emulator: SmartcarEmulator,
+) -> None:
+    webhook_id = emulator.add_webhook()
+    receiver = Receiver(emulator.management_token)
+    paths: list[str] = []
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        paths.append(scope["path"])
+        await receiver(scope, receive, send)
+
+    with anyio.fail_after(5):
+        await emulator.deliver(emulator.verify_event(webhook_id), app)
+    assert paths == ["/webhooks/smartcar"]

@@ -47,7 +47,7 @@ class EventStore:
         if isinstance(event, VehicleStateEvent):
             # Every VEHICLE_STATE carries all subscribed signals, not just the trigger.
             soc = event.signals.value("tractionbattery-stateofcharge")
-            if soc is not None:
+            if isinstance(soc, (int, float)):
                 self.state_of_charge[vehicle_id] = soc
         elif isinstance(event, VehicleErrorEvent):
             errors = self.open_errors.setdefault(vehicle_id, [])
