@@ -9,7 +9,6 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Any, Literal
 
-import attrs
 import httpx
 
 from .._clock import Clock, SystemClock
@@ -27,7 +26,7 @@ from ._connect import (
 from ._core import EmulatorCore
 from ._emulator_webhooks import WebhookControls
 from ._faults import Fault, FaultRule, FaultSet, RateLimiter, RateLimits
-from ._fleet import build_fleet, make_vin, permissions_for
+from ._fleet import FleetEntry, build_fleet, make_vin, permissions_for
 from ._signal_values import catalogue_codes, generate_signals
 from ._state import (
     Connection,
@@ -57,29 +56,6 @@ COMMAND_TYPES = frozenset(c.command_type for c in COMMANDS) | {
     "charge-schedule-weekly",
     "charge-schedule-workweek",
 }
-
-
-@attrs.frozen
-class FleetEntry:
-    """One connected vehicle as tests need it: ids plus what the API says about it.
-
-    Attributes:
-        vehicle_id: the vehicle id (paths).
-        user_id: the user connected to it (the ``sc-user-id`` header).
-        connection_id: that connection's id.
-        make, model, year, powertrain_type, mode: the vehicle's attributes.
-        vin: its VIN (also the ``vehicleidentification-vin`` signal).
-    """
-
-    vehicle_id: str
-    user_id: str
-    connection_id: str
-    make: str
-    model: str
-    year: int
-    powertrain_type: str
-    mode: str
-    vin: str
 
 
 class SmartcarEmulator(WebhookControls):

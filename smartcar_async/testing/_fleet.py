@@ -9,9 +9,42 @@ from __future__ import annotations
 
 import random
 
+import attrs
+
 from ._state import Connection, IdSource, State, User, Vehicle
 
-__all__ = ["MODELS", "PERMISSIONS", "build_fleet", "make_vin", "permissions_for"]
+__all__ = [
+    "MODELS",
+    "PERMISSIONS",
+    "FleetEntry",
+    "build_fleet",
+    "make_vin",
+    "permissions_for",
+]
+
+
+@attrs.frozen
+class FleetEntry:
+    """One connected vehicle as tests need it: ids plus what the API says about it.
+
+    Attributes:
+        vehicle_id: the vehicle id (paths).
+        user_id: the user connected to it (the ``sc-user-id`` header).
+        connection_id: that connection's id.
+        make, model, year, powertrain_type, mode: the vehicle's attributes.
+        vin: its VIN (also the ``vehicleidentification-vin`` signal).
+    """
+
+    vehicle_id: str
+    user_id: str
+    connection_id: str
+    make: str
+    model: str
+    year: int
+    powertrain_type: str
+    mode: str
+    vin: str
+
 
 # (make, model, powertrain, first year, last year, weight)
 MODELS: tuple[tuple[str, str, str, int, int, int], ...] = (
