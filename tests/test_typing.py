@@ -50,3 +50,54 @@ def test_outcomes_and_values_narrow(tmp_path: Path) -> None:
         "VehicleHandle",
         "CommandExecution | None",
     ]
+
+
+RAW_SNIPPET = """
+import smartcar_async as sc
+
+
+async def job(client: sc.SmartcarClient, vid: str, uid: str) -> None:
+    reveal_type((await client.vehicles.with_raw_response.signals(vid, user_id=uid)).parse())
+    reveal_type((await client.vehicles.with_raw_response.get(vid)).parse())
+    reveal_type((await client.vehicles.with_raw_response.signal(vid, "c", user_id=uid)).parse())
+    car = client.vehicle(vid, user_id=uid)
+    reveal_type((await car.with_raw_response.signals()).parse())
+    reveal_type((await car.with_raw_response.delete_charge_schedule("s")).parse())
+    reveal_type((await client.commands.with_raw_response.lock(vid, user_id=uid)).parse())
+    reveal_type((await client.connections.with_raw_response.list_page(2, page_size=5)).parse())
+    reveal_type((await client.connections.with_raw_response.delete("c")).parse())
+    reveal_type((await client.webhooks.with_raw_response.get("w")).parse())
+    reveal_type((await client.subscriptions.with_raw_response.list_page(1)).parse())
+    reveal_type((await client.users.with_raw_response.delete(uid)).parse())
+    await client.vehicles.with_raw_response.get(vid, user_id=uid)  # E: no such keyword
+"""
+
+
+def test_raw_response_parse_is_the_methods_model(tmp_path: Path) -> None:
+    module = tmp_path / "user_code.py"
+    module.write_text(RAW_SNIPPET, encoding="utf-8")
+    out, err, status = api.run(
+        ["--strict", "--cache-dir", str(tmp_path / "cache"), "--hide-error-context", str(module)]
+    )
+    revealed = [
+        line.split("Revealed type is ")[1] for line in out.splitlines() if "Revealed" in line
+    ]
+    short = [re.sub(r"[\w.]+\.(\w+)", r"\1", r.strip('"')) for r in revealed]
+    assert short == [
+        "Signals",
+        "Vehicle",
+        "Signal",
+        "Signals",
+        "CommandExecution | None",
+        "CommandExecution",
+        "Page[Connection]",
+        "None",
+        "Webhook",
+        "Page[Subscription]",
+        "None",
+    ], out + err
+    # The raw view keeps each method's signature: a wrong keyword is an error, not Any.
+    errors = [line for line in out.splitlines() if ": error:" in line]
+    assert status == 1, out + err
+    assert len(errors) == 1, out + err
+    assert '"user_id"' in errors[0], out + err

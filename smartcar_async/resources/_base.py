@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, ParamSpec, TypeVar
 
 from .._call_context import raw_responses
 
 if TYPE_CHECKING:
+    from typing import Concatenate
+
     from .._client import SmartcarClient
     from .._raw import RawResponse
 
 __all__ = ["RawView", "Resource"]
+
+P = ParamSpec("P")
+T = TypeVar("T")
 
 
 class RawView:
@@ -19,7 +24,8 @@ class RawView:
 
     What ``with_raw_response`` gives, on every resource and on `VehicleHandle`. Any
     method that makes one request works; ``raw.parse()`` gives the model it would have
-    returned.
+    returned, and type checkers see that model (each resource's view declares its
+    methods with `raw_method`).
 
     Examples:
         >>> raw = await client.vehicles.with_raw_response.get(vehicle_id)
@@ -41,6 +47,22 @@ class RawView:
             return raw
 
         return call_raw
+
+
+if TYPE_CHECKING:
+
+    class raw_method(Generic[P, T]):
+        """For type checkers only: ``get = raw_method(Vehicles.get)`` in a `RawView`
+        subclass declares ``view.get(...)`` with ``Vehicles.get``'s parameters, returning
+        ``RawResponse[Vehicle]``. At run time `RawView.__getattr__` does the forwarding;
+        one declaration per method keeps each signature in one place, the resource.
+        """
+
+        def __init__(self, method: Callable[Concatenate[Any, P], Awaitable[T]]) -> None: ...
+
+        def __get__(
+            self, view: RawView, owner: type[RawView] | None = None
+        ) -> Callable[P, Awaitable[RawResponse[T]]]: ...
 
 
 class Resource:

@@ -23,7 +23,7 @@ from .._errors import (
 )
 from .._experimental import warn_experimental
 from .._paths import path_segment
-from ._base import Resource
+from ._base import RawView, Resource
 from ._command_registry import (
     CLOSE_CHARGE_PORT,
     COMMAND_SPECS,
@@ -48,6 +48,7 @@ if TYPE_CHECKING:
     import httpx
 
     from .._fanout import FanOut, FanOutProgress
+    from ._base import raw_method
     from .vehicles import VehicleTargetT
 
 __all__ = ["ChargeWindow", "CommandName", "Commands", "ScheduleKind"]
@@ -172,6 +173,11 @@ class Commands(Resource):
         >>> execution.status
         'SUCCESS'
     """
+
+    if TYPE_CHECKING:  # the typed view; at run time the base property's RawView
+
+        @property
+        def with_raw_response(self) -> _RawCommands: ...
 
     async def _send(self, segment: str, user_id: str, command: PreparedCommand[T]) -> T:
         # The registry types each command by what its answer parses into; the parser
@@ -416,3 +422,19 @@ class Commands(Resource):
             max_rate=max_rate,
             on_progress=on_progress,
         )
+
+
+class _RawCommands(RawView):
+    """What type checkers see of ``Commands.with_raw_response``."""
+
+    if TYPE_CHECKING:
+        lock = raw_method(Commands.lock)
+        unlock = raw_method(Commands.unlock)
+        start_charge = raw_method(Commands.start_charge)
+        stop_charge = raw_method(Commands.stop_charge)
+        set_charge_limit = raw_method(Commands.set_charge_limit)
+        set_destination = raw_method(Commands.set_destination)
+        open_charge_port = raw_method(Commands.open_charge_port)
+        close_charge_port = raw_method(Commands.close_charge_port)
+        set_charge_schedule = raw_method(Commands.set_charge_schedule)
+        delete_charge_schedule = raw_method(Commands.delete_charge_schedule)

@@ -6,13 +6,15 @@ from typing import TYPE_CHECKING, Annotated, TypedDict
 
 from .._pagination import AsyncPaginator, Page
 from .._paths import path_segment
-from ._base import Resource
+from ._base import RawView, Resource
 from ._common import no_content
 from ._listing import Listing, Query, paginate, single
 from ._types import Connection, parse_connection
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
+
+    from ._base import raw_method
 
 __all__ = ["ConnectionFilters", "Connections"]
 
@@ -41,6 +43,11 @@ class Connections(Resource):
         >>> async for connection in client.connections.list():
         ...     print(connection.vehicle_id, connection.user_id, connection.vehicle.make)
     """
+
+    if TYPE_CHECKING:  # the typed view; at run time the base property's RawView
+
+        @property
+        def with_raw_response(self) -> _RawConnections: ...
 
     def list(self, **filters: Unpack[ConnectionFilters]) -> AsyncPaginator[Connection]:
         """List connections, newest pages fetched only as the loop reaches them.
@@ -113,3 +120,12 @@ class Connections(Resource):
         """
         segment = path_segment(connection_id, "connection_id")
         await self._client._call("DELETE", "vehicle", f"/connections/{segment}", no_content)
+
+
+class _RawConnections(RawView):
+    """What type checkers see of ``Connections.with_raw_response``."""
+
+    if TYPE_CHECKING:
+        list_page = raw_method(Connections.list_page)
+        get = raw_method(Connections.get)
+        delete = raw_method(Connections.delete)

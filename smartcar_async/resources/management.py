@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any, TypedDict
 
 from .._pagination import AsyncPaginator, Page
 from .._paths import path_segment
-from ._base import Resource
+from ._base import RawView, Resource
 from ._common import check_filter, no_content, read_json
 from ._listing import Listing, Query, flag, paginate, single
 from ._types import (
@@ -24,6 +24,8 @@ from ._types import (
 if TYPE_CHECKING:
     import httpx
     from typing_extensions import Unpack
+
+    from ._base import raw_method
 
 __all__ = ["SubscriptionFilters", "Subscriptions", "WebhookFilters", "Webhooks"]
 
@@ -64,6 +66,11 @@ class Webhooks(Resource):
         >>> async for hook in client.webhooks.list(is_enabled=True):
         ...     print(hook.name, hook.callback_uri)
     """
+
+    if TYPE_CHECKING:  # the typed view; at run time the base property's RawView
+
+        @property
+        def with_raw_response(self) -> _RawWebhooks: ...
 
     def list(self, **filters: Unpack[WebhookFilters]) -> AsyncPaginator[Webhook]:
         """List webhooks; ``await`` for the first `Page`, ``async for`` for all.
@@ -117,6 +124,11 @@ class Subscriptions(Resource):
         ...     webhook_id=webhook_id, vehicle_id=vehicle_id, user_id=user_id
         ... )
     """
+
+    if TYPE_CHECKING:  # the typed view; at run time the base property's RawView
+
+        @property
+        def with_raw_response(self) -> _RawSubscriptions: ...
 
     def list(self, **filters: Unpack[SubscriptionFilters]) -> AsyncPaginator[Subscription]:
         """List subscriptions; ``await`` for the first `Page`, ``async for`` for all.
@@ -222,3 +234,21 @@ def _subscription_request(
         subscription=subscription,
         raw=payload,
     )
+
+
+class _RawWebhooks(RawView):
+    """What type checkers see of ``Webhooks.with_raw_response``."""
+
+    if TYPE_CHECKING:
+        list_page = raw_method(Webhooks.list_page)
+        get = raw_method(Webhooks.get)
+
+
+class _RawSubscriptions(RawView):
+    """What type checkers see of ``Subscriptions.with_raw_response``."""
+
+    if TYPE_CHECKING:
+        list_page = raw_method(Subscriptions.list_page)
+        get = raw_method(Subscriptions.get)
+        create = raw_method(Subscriptions.create)
+        delete = raw_method(Subscriptions.delete)

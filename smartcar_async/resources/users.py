@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from .._paths import path_segment
-from ._base import Resource
+from ._base import RawView, Resource
 from ._common import no_content
+
+if TYPE_CHECKING:
+    from ._base import raw_method
 
 __all__ = ["Users"]
 
@@ -15,6 +20,11 @@ class Users(Resource):
     Examples:
         >>> await client.users.delete(user_id)
     """
+
+    if TYPE_CHECKING:  # the typed view; at run time the base property's RawView
+
+        @property
+        def with_raw_response(self) -> _RawUsers: ...
 
     async def delete(self, user_id: str) -> None:
         """Remove a user: all their connections and data are purged (``204``).
@@ -30,3 +40,10 @@ class Users(Resource):
         """
         segment = path_segment(user_id, "user_id")
         await self._client._call("DELETE", "vehicle", f"/users/{segment}", no_content)
+
+
+class _RawUsers(RawView):
+    """What type checkers see of ``Users.with_raw_response``."""
+
+    if TYPE_CHECKING:
+        delete = raw_method(Users.delete)

@@ -18,6 +18,7 @@ from ._types import CommandExecution, Connection, Vehicle, parse_vehicle
 if TYPE_CHECKING:
     from .._client import SmartcarClient
     from .._fanout import FanOut, FanOutProgress
+    from ._base import raw_method
 
 __all__ = ["VehicleHandle", "VehicleTarget", "Vehicles"]
 
@@ -46,6 +47,11 @@ class Vehicles(Resource):
         >>> signals.value("tractionbattery-stateofcharge")
         81
     """
+
+    if TYPE_CHECKING:  # the typed view; at run time the base property's RawView
+
+        @property
+        def with_raw_response(self) -> _RawVehicles: ...
 
     async def get(self, vehicle_id: str) -> Vehicle:
         """Make, model, year, mode and powertrain of a vehicle (no ``sc-user-id``).
@@ -199,13 +205,13 @@ class VehicleHandle:
         return hash((self.vehicle_id, self.user_id))
 
     @property
-    def with_raw_response(self) -> RawView:
+    def with_raw_response(self) -> _RawVehicleHandle:
         """The same methods, each returning a `RawResponse`.
 
         Examples:
             >>> raw = await car.with_raw_response.signals()
         """
-        return RawView(self)
+        return _RawVehicleHandle(self)
 
     async def get(self) -> Vehicle:
         """`Vehicles.get` for this vehicle."""
@@ -301,3 +307,31 @@ class VehicleHandle:
         return await self._client.commands.delete_charge_schedule(
             self.vehicle_id, schedule_id, user_id=self.user_id
         )
+
+
+class _RawVehicles(RawView):
+    """What type checkers see of ``Vehicles.with_raw_response``."""
+
+    if TYPE_CHECKING:
+        get = raw_method(Vehicles.get)
+        signals = raw_method(Vehicles.signals)
+        signal = raw_method(Vehicles.signal)
+
+
+class _RawVehicleHandle(RawView):
+    """What type checkers see of ``VehicleHandle.with_raw_response``."""
+
+    if TYPE_CHECKING:
+        get = raw_method(VehicleHandle.get)
+        signals = raw_method(VehicleHandle.signals)
+        signal = raw_method(VehicleHandle.signal)
+        lock = raw_method(VehicleHandle.lock)
+        unlock = raw_method(VehicleHandle.unlock)
+        start_charge = raw_method(VehicleHandle.start_charge)
+        stop_charge = raw_method(VehicleHandle.stop_charge)
+        set_charge_limit = raw_method(VehicleHandle.set_charge_limit)
+        set_destination = raw_method(VehicleHandle.set_destination)
+        open_charge_port = raw_method(VehicleHandle.open_charge_port)
+        close_charge_port = raw_method(VehicleHandle.close_charge_port)
+        set_charge_schedule = raw_method(VehicleHandle.set_charge_schedule)
+        delete_charge_schedule = raw_method(VehicleHandle.delete_charge_schedule)
