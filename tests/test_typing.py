@@ -101,3 +101,43 @@ def test_raw_response_parse_is_the_methods_model(tmp_path: Path) -> None:
     assert status == 1, out + err
     assert len(errors) == 1, out + err
     assert '"user_id"' in errors[0], out + err
+
+
+def test_every_one_request_method_has_a_typed_raw_view(tmp_path: Path) -> None:
+    # A coroutine method added to a resource but not to its raw view would fall back
+    # to RawView.__getattr__ (Any) without any error: this finds it.
+    import inspect
+
+    import smartcar_async as sc
+
+    owners = {
+        "client.vehicles": sc.resources.Vehicles,
+        "client.commands": sc.resources.Commands,
+        "client.connections": sc.resources.Connections,
+        "client.webhooks": sc.resources.Webhooks,
+        "client.subscriptions": sc.resources.Subscriptions,
+        "client.users": sc.resources.Users,
+        "car": sc.VehicleHandle,
+    }
+    calls = [
+        f"    reveal_type({expr}.with_raw_response.{name})"
+        for expr, cls in owners.items()
+        for name, member in inspect.getmembers(cls, inspect.iscoroutinefunction)
+        if not name.startswith("_")
+    ]
+    module = tmp_path / "user_code.py"
+    module.write_text(
+        "import smartcar_async as sc\n\n\n"
+        "def job(client: sc.SmartcarClient, car: sc.VehicleHandle) -> None:\n"
+        + "\n".join(calls)
+        + "\n",
+        encoding="utf-8",
+    )
+    out, err, _status = api.run(
+        ["--strict", "--cache-dir", str(tmp_path / "cache"), "--hide-error-context", str(module)]
+    )
+    revealed = [line for line in out.splitlines() if "Revealed" in line]
+    assert len(revealed) == len(calls) > 20, out + err
+    # The fallback reads "def (*Any, **Any) -> Awaitable[RawResponse[Any]]".
+    untyped = [line for line in revealed if "*Any" in line or "RawResponse[Any]" in line]
+    assert untyped == [], "\n".join(untyped)
