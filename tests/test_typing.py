@@ -30,18 +30,28 @@ async def job(client: sc.SmartcarClient, connections: list[sc.Connection]) -> No
 """
 
 
-def test_outcomes_and_values_narrow(tmp_path: Path) -> None:
+def _mypy(tmp_path: Path, source: str) -> tuple[str, str, int]:
+    """Run ``mypy --strict`` over ``source`` as a user's module: (stdout, stderr, status)."""
     module = tmp_path / "user_code.py"
-    module.write_text(SNIPPET, encoding="utf-8")
-    out, err, status = api.run(
+    module.write_text(source, encoding="utf-8")
+    return api.run(
         ["--strict", "--cache-dir", str(tmp_path / "cache"), "--hide-error-context", str(module)]
     )
+
+
+def _revealed(out: str) -> list[str]:
+    """The revealed types, module paths dropped: "smartcar_async.signals._signal.Signals"
+    reads "Signals"."""
     revealed = [
         line.split("Revealed type is ")[1] for line in out.splitlines() if "Revealed" in line
     ]
+    return [re.sub(r"[\w.]+\.(\w+)", r"\1", r.strip('"')) for r in revealed]
+
+
+def test_outcomes_and_values_narrow(tmp_path: Path) -> None:
+    out, err, status = _mypy(tmp_path, SNIPPET)
     assert status == 0, out + err
-    # Module paths dropped: "smartcar_async.signals._signal.Signals" reads "Signals".
-    short = [re.sub(r"[\w.]+\.(\w+)", r"\1", r.strip('"')) for r in revealed]
+    short = _revealed(out)
     assert short == [
         "Signals",  # not Signals | None after `if outcome.ok`
         "Connection",  # the targets' own type, not the union of every target kind
@@ -74,15 +84,8 @@ async def job(client: sc.SmartcarClient, vid: str, uid: str) -> None:
 
 
 def test_raw_response_parse_is_the_methods_model(tmp_path: Path) -> None:
-    module = tmp_path / "user_code.py"
-    module.write_text(RAW_SNIPPET, encoding="utf-8")
-    out, err, status = api.run(
-        ["--strict", "--cache-dir", str(tmp_path / "cache"), "--hide-error-context", str(module)]
-    )
-    revealed = [
-        line.split("Revealed type is ")[1] for line in out.splitlines() if "Revealed" in line
-    ]
-    short = [re.sub(r"[\w.]+\.(\w+)", r"\1", r.strip('"')) for r in revealed]
+    out, err, status = _mypy(tmp_path, RAW_SNIPPET)
+    short = _revealed(out)
     assert short == [
         "Signals",
         "Vehicle",
@@ -125,17 +128,13 @@ def test_every_one_request_method_has_a_typed_raw_view(tmp_path: Path) -> None:
         for name, member in inspect.getmembers(cls, inspect.iscoroutinefunction)
         if not name.startswith("_")
     ]
-    module = tmp_path / "user_code.py"
-    module.write_text(
+    source = (
         "import smartcar_async as sc\n\n\n"
         "def job(client: sc.SmartcarClient, car: sc.VehicleHandle) -> None:\n"
         + "\n".join(calls)
-        + "\n",
-        encoding="utf-8",
+        + "\n"
     )
-    out, err, _status = api.run(
-        ["--strict", "--cache-dir", str(tmp_path / "cache"), "--hide-error-context", str(module)]
-    )
+    out, err, _status = _mypy(tmp_path, source)
     revealed = [line for line in out.splitlines() if "Revealed" in line]
     assert len(revealed) == len(calls) > 20, out + err
     # The fallback reads "def (*Any, **Any) -> Awaitable[RawResponse[Any]]".
