@@ -409,7 +409,7 @@ class EmulatorCore(ManagementHandlers):
             query,
             "/connections",
             10,
-            lambda c: connection_resource(c, vehicles[c.vehicle_id]),
+            self._beside_vehicle(connection_resource),
         )
         body["meta"].update(orderBy="createdAt", orderDirection="asc")
         return json_response(200, body)
@@ -420,9 +420,8 @@ class EmulatorCore(ManagementHandlers):
     def _h_get_connection(
         self, request: EmuRequest, params: list[str], route: Route, rid: str
     ) -> EmuResponse:
-        connection = self._connection(params[0])
-        vehicle = self.state.vehicles[connection.vehicle_id]
-        return json_response(200, {"data": connection_resource(connection, vehicle)})
+        render = self._beside_vehicle(connection_resource)
+        return json_response(200, {"data": render(self._connection(params[0]))})
 
     def _h_delete_connection(
         self, request: EmuRequest, params: list[str], route: Route, rid: str

@@ -15,7 +15,7 @@ from ._http import EmuRequest, EmuResponse, found, json_response
 from ._http import api_error as _fail
 from ._render import subscription_resource, webhook_resource
 from ._signal_values import describe
-from ._state import IdSource, State, Subscription
+from ._state import Connection, IdSource, State, Subscription, Vehicle
 
 if TYPE_CHECKING:
     from ._routes import Route
@@ -23,6 +23,8 @@ if TYPE_CHECKING:
 __all__ = ["MODES", "ManagementHandlers"]
 
 T = TypeVar("T")
+#: A resource that belongs to one vehicle and is rendered beside it.
+Owned = TypeVar("Owned", Connection, Subscription)
 
 #: The vehicle modes a ``filter[vehicle.mode]`` may name.
 MODES = ("live", "simulated")
@@ -53,6 +55,17 @@ class ManagementHandlers:
             default_size: int,
             render: Callable[[T], dict[str, Any]],
         ) -> dict[str, Any]: ...
+
+    def _beside_vehicle(
+        self, render: Callable[[Owned, Vehicle], dict[str, Any]]
+    ) -> Callable[[Owned], dict[str, Any]]:
+        """``render`` fed the item's own vehicle: one rule for list and get handlers.
+
+        Examples:
+            >>> self._beside_vehicle(connection_resource)(connection)["id"]
+        """
+        vehicles = self.state.vehicles
+        return lambda item: render(item, vehicles[item.vehicle_id])
 
     # -- webhooks and subscriptions -----------------------------------------------------
 
@@ -113,7 +126,7 @@ class ManagementHandlers:
                 query,
                 "/subscriptions",
                 25,
-                lambda s: subscription_resource(s, vehicles[s.vehicle_id]),
+                self._beside_vehicle(subscription_resource),
             ),
         )
 
@@ -123,9 +136,8 @@ class ManagementHandlers:
     def _h_get_subscription(
         self, request: EmuRequest, params: list[str], route: Route, rid: str
     ) -> EmuResponse:
-        subscription = self._subscription(params[0])
-        vehicle = self.state.vehicles[subscription.vehicle_id]
-        return json_response(200, {"data": subscription_resource(subscription, vehicle)})
+        render = self._beside_vehicle(subscription_resource)
+        return json_response(200, {"data": render(self._subscription(params[0]))})
 
     def _h_create_subscription(
         self, request: EmuRequest, params: list[str], route: Route, rid: str
