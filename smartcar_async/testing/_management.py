@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from ._commands import parse_attributes
 from ._http import EmuRequest, EmuResponse, found, json_response
 from ._http import api_error as _fail
-from ._render import subscription_resource, webhook_resource
+from ._render import PageError, paginate, subscription_resource, webhook_resource
 from ._signal_values import describe
 from ._state import Connection, IdSource, State, Subscription, Vehicle
 
@@ -47,14 +47,20 @@ class ManagementHandlers:
         @staticmethod
         def _json_body(request: EmuRequest) -> Any: ...
 
-        def _collection(
-            self,
-            items: list[T],
-            query: Mapping[str, str],
-            path: str,
-            default_size: int,
-            render: Callable[[T], dict[str, Any]],
-        ) -> dict[str, Any]: ...
+    def _collection(
+        self,
+        items: list[T],
+        query: Mapping[str, str],
+        path: str,
+        default_size: int,
+        render: Callable[[T], dict[str, Any]],
+    ) -> dict[str, Any]:
+        """One page of ``items`` as a JSON:API collection (``data``, ``meta``, ``links``)."""
+        try:
+            page, meta, links = paginate(items, query, path, default_size=default_size)
+        except PageError as error:
+            raise _fail(400, "VALIDATION", "PARAMETER", str(error)) from None
+        return {"data": [render(item) for item in page], "meta": meta, "links": links}
 
     def _beside_vehicle(
         self, render: Callable[[Owned, Vehicle], dict[str, Any]]
@@ -66,6 +72,17 @@ class ManagementHandlers:
         """
         vehicles = self.state.vehicles
         return lambda item: render(item, vehicles[item.vehicle_id])
+
+    def _get_owned(
+        self,
+        items: Mapping[str, Owned],
+        item_id: str,
+        what: str,
+        render: Callable[[Owned, Vehicle], dict[str, Any]],
+    ) -> EmuResponse:
+        """The get-by-id answer for a connection or subscription (404 when unknown)."""
+        item = found(items, item_id, what)
+        return json_response(200, {"data": self._beside_vehicle(render)(item)})
 
     # -- webhooks and subscriptions -----------------------------------------------------
 
@@ -136,8 +153,9 @@ class ManagementHandlers:
     def _h_get_subscription(
         self, request: EmuRequest, params: list[str], route: Route, rid: str
     ) -> EmuResponse:
-        render = self._beside_vehicle(subscription_resource)
-        return json_response(200, {"data": render(self._subscription(params[0]))})
+        return self._get_owned(
+            self.state.subscriptions, params[0], "subscription", subscription_resource
+        )
 
     def _h_create_subscription(
         self, request: EmuRequest, params: list[str], route: Route, rid: str
