@@ -5,8 +5,9 @@ the other 1,488 wait for a connection, and nothing says so. `PoolSizer` closes t
 when a fan-out starts:
 
 - the pool the SDK built for itself (no ``transport=``, ``http_client=`` or ``limits=``
-  given) grows to the fan-out's concurrency, up to what the process's open-file limit
-  allows (one connection is one file descriptor);
+  given, and one transport for every base URL: no per-host proxy mounts) grows to the
+  fan-out's concurrency, up to what the process's open-file limit allows (one
+  connection is one file descriptor);
 - a pool the user sized (``limits=``, ``transport=``), or growth the file limit stops,
   gets one warning per client naming the setting to change.
 

@@ -327,6 +327,14 @@ class ShardedTransport(httpx.AsyncBaseTransport):
             max_keepalive_connections=keepalive,
             keepalive_expiry=self._limits.keepalive_expiry,
         )
+        # Requests already queued for a slot get the new room first, oldest first.
+        while len(self._waiters):
+            shard = self._take_nowait()
+            if shard is None:
+                break
+            if not self._waiters.handoff(shard):
+                self._release(shard)
+                break
 
     def _next_capacity(self) -> int:
         """Capacity of the next shard to create, or 0 if the plan is complete."""

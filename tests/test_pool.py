@@ -7,6 +7,7 @@ from __future__ import annotations
 import warnings
 
 import anyio
+import anyio.lowlevel
 import httpx
 import pytest
 from _helpers import TIMEOUT, FakeSmartcar, make_client
@@ -144,3 +145,40 @@ async def test_a_grown_pool_really_runs_the_fan_outs_concurrency() -> None:
             for _ in range(30):
                 tg.start_soon(http.get, "http://127.0.0.1/x")
     assert peak == 30
+
+
+def test_per_host_proxy_mounts_leave_the_pool_alone(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Calls to different hosts go through different transports: growing one of them
+    # would not make room for the fan-out's calls, so the pool is left as it is.
+    monkeypatch.setenv("HTTPS_PROXY", "http://127.0.0.1:3128")
+    monkeypatch.setenv("NO_PROXY", "iam.smartcar.com")
+    client = SmartcarClient(client_id="client_x", client_secret="s", trust_env=True)
+    assert client._shared.pool.transport is None
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        client.fan_out(range(3), _nothing, concurrency=5000)
+
+
+@pytest.mark.anyio
+async def test_requests_queued_on_a_full_pool_get_the_room_a_grow_makes() -> None:
+    transport = ShardedTransport(
+        limits=httpx.Limits(max_connections=2),
+        shard_factory=lambda limits: httpx.MockTransport(lambda request: httpx.Response(204)),
+    )
+    held = [transport._take_nowait(), transport._take_nowait()]
+    assert None not in held
+    answered: list[int] = []
+
+    async def send() -> None:
+        response = await transport.handle_async_request(httpx.Request("GET", "http://x/"))
+        answered.append(response.status_code)
+
+    with anyio.fail_after(TIMEOUT):
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(send)
+            tg.start_soon(send)
+            while len(transport._waiters) < 2:
+                await anyio.lowlevel.checkpoint()
+            transport.grow(4)  # nothing released: only the new room can answer them
+    assert answered == [204, 204]
+    assert transport.in_flight == 4  # both responses still open, as are the held slots

@@ -188,17 +188,9 @@ async def test_a_refresher_killed_holding_the_lock_is_taken_over_after_its_lease
                 clock=SystemClock(),
             )
             with anyio.fail_after(60):
-                holder = await Worker.start(
-                    worker_args("hold", redis_server, base_url, "--lease", str(lease)),
-                    secret=emulator.client_secret,
-                    client_id=emulator.client_id,
-                    stderr=tmp_path / "holder.err",
-                )
-                await holder.expect("holding")
-                owner = await cache.get(probe.lock_key)
-                assert owner is not None
-                assert 0 < await cache.pttl(probe.lock_key) <= lease * 1000
-                assert_secret_absent(await redis_contents(cache), emulator.client_secret)
+                # The workers start first: starting a Python process can take longer than
+                # the lease on a loaded machine, and the lease must not run out before the
+                # holder is killed. They touch neither Redis nor the token until "go".
                 calls = ["--vehicle-id", car.vehicle_id, "--calls", "50"]
                 args = worker_args("calls", redis_server, base_url, *calls)
                 for index in range(3):
@@ -212,6 +204,17 @@ async def test_a_refresher_killed_holding_the_lock_is_taken_over_after_its_lease
                     )
                 for worker in workers:
                     await worker.expect("ready")
+                holder = await Worker.start(
+                    worker_args("hold", redis_server, base_url, "--lease", str(lease)),
+                    secret=emulator.client_secret,
+                    client_id=emulator.client_id,
+                    stderr=tmp_path / "holder.err",
+                )
+                await holder.expect("holding")
+                owner = await cache.get(probe.lock_key)
+                assert owner is not None
+                assert 0 < await cache.pttl(probe.lock_key) <= lease * 1000
+                assert_secret_absent(await redis_contents(cache), emulator.client_secret)
                 # SIGKILL mid-refresh: the lock stays in Redis until its lease ends.
                 await holder.kill()
                 killed = time.perf_counter()
