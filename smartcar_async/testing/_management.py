@@ -68,7 +68,9 @@ class ManagementHandlers:
         """``render`` fed the item's own vehicle: one rule for list and get handlers.
 
         Examples:
-            >>> self._beside_vehicle(connection_resource)(connection)["id"]
+            >>> render = self._beside_vehicle(connection_resource)
+            >>> render(connection)["attributes"]["vehicle"]["make"]  # the connection's car
+            'TESLA'
         """
         vehicles = self.state.vehicles
         return lambda item: render(item, vehicles[item.vehicle_id])
