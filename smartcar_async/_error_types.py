@@ -138,7 +138,32 @@ class ErrorDetail:
         return data
 
 
-class APIStatusError(SmartcarError):
+class _ErrorEntryFields:
+    """The fields an error takes from the response's error entries.
+
+    Shared by `APIStatusError` and `CommandFailedError`, which both surface the first
+    entry of ``errors[]`` as attributes, so the two cannot drift apart.
+    """
+
+    def _take_errors(
+        self, status_code: int, errors: Sequence[ErrorDetail], request_id: str | None
+    ) -> ErrorDetail:
+        """Set the entry-derived fields and return the first entry (empty when none)."""
+        self.status_code = status_code
+        self.errors: tuple[ErrorDetail, ...] = tuple(errors)
+        first = self.errors[0] if self.errors else ErrorDetail()
+        self.type = first.type
+        self.code = first.code
+        self.detail = first.detail
+        self.doc_url = first.doc_url
+        self.resolution = first.resolution
+        self.resolution_url = first.resolution_url
+        self.suggested_user_message = first.suggested_user_message
+        self.request_id = request_id or first.request_id
+        return first
+
+
+class APIStatusError(_ErrorEntryFields, SmartcarError):
     """The API answered with a non-2xx status.
 
     Attributes:
@@ -177,18 +202,8 @@ class APIStatusError(SmartcarError):
         response: httpx.Response | None = None,
     ) -> None:
         super().__init__(message)
-        self.status_code = status_code
-        self.errors: tuple[ErrorDetail, ...] = tuple(errors)
-        first = self.errors[0] if self.errors else ErrorDetail()
-        self.type = first.type
-        self.code = first.code
+        first = self._take_errors(status_code, errors, request_id)
         self.title = first.title
-        self.detail = first.detail
-        self.doc_url = first.doc_url
-        self.resolution = first.resolution
-        self.resolution_url = first.resolution_url
-        self.suggested_user_message = first.suggested_user_message
-        self.request_id = request_id or first.request_id
         self.retry_after = retry_after
         self.response = response
 
@@ -257,7 +272,7 @@ class APIResponseError(SmartcarError):
         self.request_id = request_id
 
 
-class CommandFailedError(SmartcarError):
+class CommandFailedError(_ErrorEntryFields, SmartcarError):
     """A command was answered 200/202 but its body says it did not succeed.
 
     Attributes:
@@ -280,18 +295,8 @@ class CommandFailedError(SmartcarError):
         request_id: str | None = None,
     ) -> None:
         super().__init__(message)
-        self.status_code = status_code
-        self.errors: tuple[ErrorDetail, ...] = tuple(errors)
-        first = self.errors[0] if self.errors else ErrorDetail()
-        self.type = first.type
-        self.code = first.code
-        self.detail = first.detail
-        self.doc_url = first.doc_url
-        self.resolution = first.resolution
-        self.resolution_url = first.resolution_url
-        self.suggested_user_message = first.suggested_user_message
+        self._take_errors(status_code, errors, request_id)
         self.command_status = command_status
-        self.request_id = request_id or first.request_id
 
 
 class InvalidRequestError(SmartcarError, ValueError):

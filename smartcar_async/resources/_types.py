@@ -45,10 +45,23 @@ def _flat(resource: Mapping[str, Any]) -> dict[str, Any]:
     return dict(resource)
 
 
-def _drop_null_vehicle(flat: dict[str, Any]) -> None:
+def _flat_with_related(resource: Mapping[str, Any], related: tuple[str, ...]) -> dict[str, Any]:
+    """The flat fields of a connection or subscription, plus ``<name>Id`` per relation.
+
+    Examples:
+        >>> resource = {"id": "s1", "relationships": {"user": {"data": {"id": "u1"}}}}
+        >>> _flat_with_related(resource, ("user",))["userId"]
+        'u1'
+    """
+    flat = _flat(resource)
     # "vehicle": null reads as no vehicle info (an empty VehicleInfo), not as an error.
     if "vehicle" in flat and flat["vehicle"] is None:
         del flat["vehicle"]
+    for name in related:
+        related_value = related_id(resource, name)
+        if related_value is not None:
+            flat[name + "Id"] = related_value
+    return flat
 
 
 @attrs.frozen(kw_only=True)
@@ -120,15 +133,7 @@ class Connection(ToDict):
 
     @classmethod
     def _flatten(cls, resource: Mapping[str, Any]) -> Mapping[str, Any]:
-        flat = _flat(resource)
-        _drop_null_vehicle(flat)
-        user_id = related_id(resource, "user")
-        if user_id is not None:
-            flat["userId"] = user_id
-        vehicle_id = related_id(resource, "vehicle")
-        if vehicle_id is not None:
-            flat["vehicleId"] = vehicle_id
-        return flat
+        return _flat_with_related(resource, ("user", "vehicle"))
 
 
 @attrs.frozen(kw_only=True)
@@ -264,13 +269,7 @@ class Subscription(ToDict):
 
     @classmethod
     def _flatten(cls, resource: Mapping[str, Any]) -> Mapping[str, Any]:
-        flat = _flat(resource)
-        _drop_null_vehicle(flat)
-        for name in ("webhook", "user", "vehicle"):
-            related = related_id(resource, name)
-            if related is not None:
-                flat[name + "Id"] = related
-        return flat
+        return _flat_with_related(resource, ("webhook", "user", "vehicle"))
 
 
 @attrs.frozen(kw_only=True)

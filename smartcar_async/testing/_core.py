@@ -13,7 +13,7 @@ import binascii
 import json
 import random
 from collections.abc import AsyncIterator, Callable, Mapping
-from typing import Any, TypeVar
+from typing import Any
 from urllib.parse import parse_qsl
 
 from .._clock import Clock
@@ -47,7 +47,6 @@ from ._render import (
     PageError,
     connection_resource,
     page_param,
-    paginate,
     signal_resource_bytes,
     signal_resource_in,
     signals_collection_bytes,
@@ -62,7 +61,6 @@ from ._units import IMPERIAL, unit_system
 
 __all__ = ["EmulatorCore"]
 
-T = TypeVar("T")
 
 _UNKNOWN = "UNKNOWN"
 _COMMANDS_BY_ROUTE: dict[str, CommandSpec] = {
@@ -298,21 +296,6 @@ class EmulatorCore(ManagementHandlers):
                 400, "VALIDATION", "INVALID_INPUT_FORMAT", "The body is not valid JSON."
             ) from None
 
-    def _collection(
-        self,
-        items: list[T],
-        query: Mapping[str, str],
-        path: str,
-        default_size: int,
-        render: Callable[[T], dict[str, Any]],
-    ) -> dict[str, Any]:
-        """One page of ``items`` as a JSON:API collection (``data``, ``meta``, ``links``)."""
-        try:
-            page, meta, links = paginate(items, query, path, default_size=default_size)
-        except PageError as error:
-            raise _fail(400, "VALIDATION", "PARAMETER", str(error)) from None
-        return {"data": [render(item) for item in page], "meta": meta, "links": links}
-
     # -- token endpoint ---------------------------------------------------------------
 
     def _h_token(
@@ -409,7 +392,7 @@ class EmulatorCore(ManagementHandlers):
             query,
             "/connections",
             10,
-            lambda c: connection_resource(c, vehicles[c.vehicle_id]),
+            self._beside_vehicle(connection_resource),
         )
         body["meta"].update(orderBy="createdAt", orderDirection="asc")
         return json_response(200, body)
@@ -420,9 +403,7 @@ class EmulatorCore(ManagementHandlers):
     def _h_get_connection(
         self, request: EmuRequest, params: list[str], route: Route, rid: str
     ) -> EmuResponse:
-        connection = self._connection(params[0])
-        vehicle = self.state.vehicles[connection.vehicle_id]
-        return json_response(200, {"data": connection_resource(connection, vehicle)})
+        return self._get_owned(self.state.connections, params[0], "connection", connection_resource)
 
     def _h_delete_connection(
         self, request: EmuRequest, params: list[str], route: Route, rid: str

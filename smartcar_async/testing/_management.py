@@ -13,9 +13,9 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from ._commands import parse_attributes
 from ._http import EmuRequest, EmuResponse, found, json_response
 from ._http import api_error as _fail
-from ._render import subscription_resource, webhook_resource
+from ._render import PageError, paginate, subscription_resource, webhook_resource
 from ._signal_values import describe
-from ._state import IdSource, State, Subscription
+from ._state import Connection, IdSource, State, Subscription, Vehicle
 
 if TYPE_CHECKING:
     from ._routes import Route
@@ -23,6 +23,8 @@ if TYPE_CHECKING:
 __all__ = ["MODES", "ManagementHandlers"]
 
 T = TypeVar("T")
+#: A resource that belongs to one vehicle and is rendered beside it.
+Owned = TypeVar("Owned", Connection, Subscription)
 
 #: The vehicle modes a ``filter[vehicle.mode]`` may name.
 MODES = ("live", "simulated")
@@ -45,14 +47,44 @@ class ManagementHandlers:
         @staticmethod
         def _json_body(request: EmuRequest) -> Any: ...
 
-        def _collection(
-            self,
-            items: list[T],
-            query: Mapping[str, str],
-            path: str,
-            default_size: int,
-            render: Callable[[T], dict[str, Any]],
-        ) -> dict[str, Any]: ...
+    def _collection(
+        self,
+        items: list[T],
+        query: Mapping[str, str],
+        path: str,
+        default_size: int,
+        render: Callable[[T], dict[str, Any]],
+    ) -> dict[str, Any]:
+        """One page of ``items`` as a JSON:API collection (``data``, ``meta``, ``links``)."""
+        try:
+            page, meta, links = paginate(items, query, path, default_size=default_size)
+        except PageError as error:
+            raise _fail(400, "VALIDATION", "PARAMETER", str(error)) from None
+        return {"data": [render(item) for item in page], "meta": meta, "links": links}
+
+    def _beside_vehicle(
+        self, render: Callable[[Owned, Vehicle], dict[str, Any]]
+    ) -> Callable[[Owned], dict[str, Any]]:
+        """``render`` fed the item's own vehicle: one rule for list and get handlers.
+
+        Examples:
+            >>> render = self._beside_vehicle(connection_resource)
+            >>> render(connection)["attributes"]["vehicle"]["make"]  # the connection's car
+            'TESLA'
+        """
+        vehicles = self.state.vehicles
+        return lambda item: render(item, vehicles[item.vehicle_id])
+
+    def _get_owned(
+        self,
+        items: Mapping[str, Owned],
+        item_id: str,
+        what: str,
+        render: Callable[[Owned, Vehicle], dict[str, Any]],
+    ) -> EmuResponse:
+        """The get-by-id answer for a connection or subscription (404 when unknown)."""
+        item = found(items, item_id, what)
+        return json_response(200, {"data": self._beside_vehicle(render)(item)})
 
     # -- webhooks and subscriptions -----------------------------------------------------
 
@@ -113,7 +145,7 @@ class ManagementHandlers:
                 query,
                 "/subscriptions",
                 25,
-                lambda s: subscription_resource(s, vehicles[s.vehicle_id]),
+                self._beside_vehicle(subscription_resource),
             ),
         )
 
@@ -123,9 +155,9 @@ class ManagementHandlers:
     def _h_get_subscription(
         self, request: EmuRequest, params: list[str], route: Route, rid: str
     ) -> EmuResponse:
-        subscription = self._subscription(params[0])
-        vehicle = self.state.vehicles[subscription.vehicle_id]
-        return json_response(200, {"data": subscription_resource(subscription, vehicle)})
+        return self._get_owned(
+            self.state.subscriptions, params[0], "subscription", subscription_resource
+        )
 
     def _h_create_subscription(
         self, request: EmuRequest, params: list[str], route: Route, rid: str
