@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import AsyncIterator
 
 import anyio
@@ -15,7 +14,7 @@ from smartcar_async._call_context import (
     raw_responses,
     want_raw_response,
 )
-from smartcar_async.resources import RawView, VehicleHandle
+from smartcar_async.resources import RawView, VehicleHandle, vehicles
 from smartcar_async.resources._base import Resource
 
 pytestmark = pytest.mark.anyio
@@ -67,7 +66,7 @@ def test_with_raw_response_is_typed() -> None:
     # A handle's view is a RawView whose methods each resource module types
     # (tests/test_typing.py checks what mypy makes of them).
     handle_view = VehicleHandle.__dict__["with_raw_response"].fget.__annotations__["return"]
-    assert issubclass(getattr(sys.modules[VehicleHandle.__module__], handle_view), RawView)
+    assert issubclass(getattr(vehicles, handle_view), RawView)
     returned = RawView.__getattr__.__annotations__["return"]
     assert returned == "Callable[..., Awaitable[RawResponse[Any]]]"
 
