@@ -313,6 +313,8 @@ class TokenManager:
             return await self._refresh(stale=token)
         except TokenError as exc:
             # The old token is valid for a while yet: serve it, the next call retries.
+            # The error never leaves `get`, so it is masked here, before it is logged.
+            redact(exc, (self._credentials.client_secret,))
             logger.warning("token refresh failed, using the current token: %s", exc)
             return token
         finally:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import json
+import logging
 from urllib.parse import parse_qsl
 
 import anyio
@@ -25,10 +26,13 @@ from reliability_support import TIMEOUT, answer, bev, error_chain, loopback, rea
 from smartcar_async import (
     APIConnectionError,
     APIStatusError,
+    ClientCredentials,
     NotFoundError,
     SmartcarClient,
     SmartcarError,
     TokenError,
+    TokenManager,
+    VirtualClock,
 )
 from smartcar_async.cli import main
 from smartcar_async.testing import SmartcarEmulator
@@ -168,6 +172,45 @@ async def test_server_text_echoing_the_secret_is_masked() -> None:
     assert "client_secret=[masked]" in error.error_description
     assert SECRET not in exposed(error)
     assert isinstance(error, SmartcarError)
+
+
+class TokenThenEchoingEndpoint:
+    """Issues one token, then refuses every refresh by echoing the whole form back."""
+
+    def __init__(self) -> None:
+        self.requests = 0
+
+    async def __call__(self, request: httpx.Request) -> httpx.Response:
+        self.requests += 1
+        if self.requests == 1:
+            return httpx.Response(200, json={"access_token": "tok-1", "expires_in": 3600})
+        return await EchoingTokenEndpoint()(request)
+
+
+async def test_a_failed_refresh_in_the_advisory_window_logs_no_secret(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The refresh that fails while the old token is still good is only logged; the log
+    line carries the server's text, so it must be masked like a raised error."""
+    endpoint = TokenThenEchoingEndpoint()
+    clock = VirtualClock()
+    async with httpx.AsyncClient(transport=httpx.MockTransport(endpoint)) as http:
+        tokens = TokenManager(
+            ClientCredentials("client_hardening", SECRET),
+            token_url="https://iam.example.test/oauth2/token",
+            http_client=http,
+            clock=clock,
+        )
+        with anyio.fail_after(TIMEOUT):
+            first = await tokens.get()
+            clock.advance(3600 - 200)  # inside the advisory window, outside the mandatory
+            with caplog.at_level(logging.WARNING, logger="smartcar_async"):
+                assert await tokens.get() == first
+    assert endpoint.requests == 2
+    logged = "\n".join(record.getMessage() for record in caplog.records)
+    assert "token refresh failed" in logged
+    assert "client_secret=[masked]" in logged
+    assert SECRET not in logged
 
 
 async def echo_the_form(stream: anyio.abc.SocketStream) -> None:
