@@ -287,11 +287,7 @@ class TokenManager:
                 ``error_description`` and the requests it chains have the client secret
                 and credentials masked.
         """
-        try:
-            return await self._get()
-        except TokenError as exc:
-            redact(exc, (self._credentials.client_secret,))
-            raise
+        return await self._get()
 
     async def _get(self) -> AccessToken:
         token = self._token
@@ -313,8 +309,6 @@ class TokenManager:
             return await self._refresh(stale=token)
         except TokenError as exc:
             # The old token is valid for a while yet: serve it, the next call retries.
-            # The error never leaves `get`, so it is masked here, before it is logged.
-            redact(exc, (self._credentials.client_secret,))
             logger.warning("token refresh failed, using the current token: %s", exc)
             return token
         finally:
@@ -351,8 +345,7 @@ class TokenManager:
             else:
                 token = await self._store.refresh(self._fetch, stale=stale)
         except TokenError as exc:
-            self._attempts += 1
-            self._last_error = exc
+            self._record_failure(exc)
             raise
         except Exception as exc:
             if isinstance(exc, SmartcarError):
@@ -361,13 +354,24 @@ class TokenManager:
             # arithmetic) is still a token failure: typed, and shared with the waiters
             # instead of each of them sending a request of its own.
             error = TokenError(f"the token refresh failed: {type(exc).__name__}")
-            self._attempts += 1
-            self._last_error = error
+            error.__cause__ = exc  # set before masking, so the cause is masked too
+            self._record_failure(error)
             raise error from exc
         self._attempts += 1
         self._last_error = None
         self._token = token
         return token
+
+    def _record_failure(self, error: TokenError) -> None:
+        """Mask the credentials in a failed refresh's error, then keep it for the waiters.
+
+        Every token failure passes here, whether it is raised, shared with the callers
+        queued behind the refresh, or only logged (a refresh in the advisory window):
+        masking it once here covers all three.
+        """
+        redact(error, (self._credentials.client_secret,))
+        self._attempts += 1
+        self._last_error = error
 
     async def invalidate(self, token: AccessToken) -> None:
         """Forget ``token`` after the API refused it, unless a newer one replaced it.
