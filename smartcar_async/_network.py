@@ -17,6 +17,7 @@ every call to httpcore's own backend.
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import ssl
 from collections import deque
 from collections.abc import Iterable
@@ -208,6 +209,14 @@ class AsyncioStream(httpcore.AsyncNetworkStream):
         return None
 
 
+def _is_ip_address(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
 class NetworkBackend(httpcore.AsyncNetworkBackend):
     """httpcore's network backend: asyncio protocols on asyncio, httpcore's own elsewhere.
 
@@ -249,8 +258,10 @@ class NetworkBackend(httpcore.AsyncNetworkBackend):
                     host,
                     port,
                     local_addr=local,
-                    # As anyio does: try the next address if one is slow to answer.
-                    happy_eyeballs_delay=0.25,
+                    # As anyio does: try the next address if one is slow to answer. An
+                    # address given as such has no other to try, and the race would
+                    # only leave its tasks and errors for the garbage collector.
+                    happy_eyeballs_delay=None if _is_ip_address(host) else 0.25,
                 )
         except TimeoutError as exc:
             raise httpcore.ConnectTimeout(str(exc) or "connection timed out") from exc
