@@ -505,7 +505,7 @@ class SmartcarEmulator(WebhookControls):
             if permissions is not None
             else permissions_for(vehicle.powertrain_type)
         )
-        connection = Connection(core.ids.uuid(), user_id, vehicle_id, granted, core.wall())
+        connection = Connection(core.ids.uuid(), core.wall(), user_id, vehicle_id, granted)
         core.state.add_connection(connection)
         return connection.id
 
