@@ -33,15 +33,15 @@ from ._config import (
     ENV_CLIENT_SECRET,
     resolve_urls,
 )
-from ._errors import (
+from ._error_types import (
     APIConnectionError,
     APITimeoutError,
     ClientStateError,
     ConfigurationError,
     InvalidRequestError,
     SmartcarError,
-    error_from_response,
 )
+from ._errors import error_from_response
 from ._http import http_client_for
 from ._logging import logger, setup_from_environment
 from ._pacing import PacingMiddleware, RateLimiter

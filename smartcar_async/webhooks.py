@@ -43,7 +43,7 @@ import attrs
 
 from ._asgi import ASGIApp, Receive, Scope, Send, serve_lifespan
 from ._clock import Clock, SystemClock
-from ._errors import ConfigurationError, WebhookPayloadError, WebhookVerificationError
+from ._error_types import ConfigurationError, WebhookPayloadError, WebhookVerificationError
 from ._webhook_models import (
     DataEvent,
     EventMeta,

@@ -14,13 +14,8 @@ import datetime as _dt
 from collections.abc import AsyncIterable, Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from .._errors import (
-    APIResponseError,
-    CommandFailedError,
-    ErrorDetail,
-    describe_error,
-    details_from_json,
-)
+from .._error_types import APIResponseError, CommandFailedError, ErrorDetail
+from .._errors import describe_error, details_from_json
 from .._experimental import warn_experimental
 from .._paths import path_segment
 from ._base import RawView, Resource
