@@ -15,13 +15,14 @@ from ._types import (
     VehicleInfo,
     Webhook,
 )
-from .commands import ChargeWindow, CommandName, Commands, ScheduleKind
+from .commands import ChargeSchedule, ChargeWindow, CommandName, Commands, ScheduleKind
 from .connections import ConnectionFilters, Connections
 from .management import SubscriptionFilters, Subscriptions, WebhookFilters, Webhooks
 from .users import Users
 from .vehicles import VehicleHandle, Vehicles, VehicleTarget
 
 __all__ = [
+    "ChargeSchedule",
     "ChargeWindow",
     "CommandExecution",
     "CommandName",
