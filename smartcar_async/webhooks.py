@@ -2,8 +2,8 @@
 
 No client is needed: everything here works from the raw request and the Application
 Management Token (AMT) from the Smartcar Dashboard. This module *receives* deliveries;
-``client.webhooks`` (`smartcar_async.resources.Webhooks`) *reads the configuration* of
-the application's webhooks through the Management API.
+``client.webhook_endpoints`` (`smartcar_async.resources.WebhookEndpoints`) *reads the
+configuration* of the application's webhooks through the Management API.
 
 The pieces, from low to high level:
 
