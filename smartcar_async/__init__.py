@@ -40,7 +40,7 @@ from ._error_types import (
     WebhookVerificationError,
 )
 from ._experimental import ExperimentalWarning
-from ._fanout import FanOut, FanOutProgress, Outcome, OutcomeFailure, OutcomeSuccess
+from ._fanout import FanOut, FanOutOptions, FanOutProgress, Outcome, OutcomeFailure, OutcomeSuccess
 from ._pacing import LocalRateLimiter, RateLimiter
 from ._pagination import AsyncPaginator, Page
 from ._pipeline import CallState, Middleware, Next
@@ -92,6 +92,7 @@ __all__ = [
     "ErrorDetail",
     "ExperimentalWarning",
     "FanOut",
+    "FanOutOptions",
     "FanOutProgress",
     "InMemoryTokenStore",
     "InvalidRequestError",

@@ -64,7 +64,9 @@ from ._retry import RetryPolicy
 from ._version import __version__
 
 if TYPE_CHECKING:
-    from ._fanout import FanOut, FanOutProgress
+    from typing_extensions import Unpack
+
+    from ._fanout import FanOut, FanOutOptions
     from .resources.management import WebhookEndpoints
     from .resources.vehicles import VehicleHandle
 
@@ -418,20 +420,15 @@ class SmartcarClient:
         self,
         targets: Iterable[TargetT] | AsyncIterable[TargetT],
         fn: Callable[[TargetT], Awaitable[ResultT]],
-        *,
-        concurrency: int = 100,
-        fail_fast: bool = False,
-        max_rate: float | None = None,
-        on_progress: Callable[[FanOutProgress], None] | None = None,
-        max_rate_limit_retries: int = 5,
-        max_rate_limit_wait: float = 60.0,
+        **options: Unpack[FanOutOptions],
     ) -> FanOut[TargetT, ResultT]:
         """Run ``fn`` over many targets with bounded concurrency; outcomes as they finish.
 
         ``targets`` is pulled lazily, one error is one outcome (unless ``fail_fast``),
         a per-vehicle 429 is waited out without holding a slot, and the client's
-        throttle pauses every worker after an app-wide 429. See `smartcar_async.FanOut`
-        for every argument and the fleet guide for examples.
+        throttle pauses every worker after an app-wide 429. The options are
+        `FanOutOptions`; see `smartcar_async.FanOut` for every argument and the fleet
+        guide for examples.
 
         Examples:
             >>> async with client.fan_out(vehicle_ids, read, concurrency=200) as outcomes:
@@ -440,18 +437,8 @@ class SmartcarClient:
         """
         from ._fanout import FanOut
 
-        fan_out = FanOut(
-            targets,
-            fn,
-            concurrency=concurrency,
-            fail_fast=fail_fast,
-            max_rate=max_rate,
-            on_progress=on_progress,
-            clock=self._shared.clock,
-            max_rate_limit_retries=max_rate_limit_retries,
-            max_rate_limit_wait=max_rate_limit_wait,
-        )
-        self._shared.pool.fit(concurrency)
+        fan_out: FanOut[TargetT, ResultT] = FanOut(targets, fn, clock=self._shared.clock, **options)
+        self._shared.pool.fit(fan_out._concurrency)
         return fan_out
 
     def vehicle(self, vehicle_id: str, *, user_id: str) -> VehicleHandle:

@@ -787,6 +787,9 @@ async def test_fan_out_runs_once_and_checks_its_arguments() -> None:
     for bad in ({"concurrency": 0}, {"max_rate": 0}, {"max_rate_limit_retries": -1}):
         with pytest.raises(ValueError):
             FanOut([1], fn, **bad)  # type: ignore[arg-type]
+    # The options arrive as **FanOutOptions: a misspelt one is still refused at once.
+    with pytest.raises(TypeError, match="concurency"):
+        FanOut([1], fn, concurency=2)  # type: ignore[call-arg]
 
 
 async def test_worker_context_does_not_leak_to_the_consumer() -> None:
