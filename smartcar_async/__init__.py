@@ -12,7 +12,7 @@ from . import connect, signals, webhooks
 from ._auth import AccessToken, ClientCredentials, InMemoryTokenStore, TokenManager, TokenStore
 from ._client import SmartcarClient
 from ._clock import Clock, SystemClock, VirtualClock
-from ._errors import (
+from ._error_types import (
     APIConnectionError,
     APIResponseError,
     APIStatusError,

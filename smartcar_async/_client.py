@@ -33,15 +33,16 @@ from ._config import (
     ENV_CLIENT_SECRET,
     resolve_urls,
 )
-from ._errors import (
+from ._deprecation import DeprecatedAlias
+from ._error_types import (
     APIConnectionError,
     APITimeoutError,
     ClientStateError,
     ConfigurationError,
     InvalidRequestError,
     SmartcarError,
-    error_from_response,
 )
+from ._errors import error_from_response
 from ._http import http_client_for
 from ._logging import logger, setup_from_environment
 from ._pacing import PacingMiddleware, RateLimiter
@@ -66,6 +67,7 @@ if TYPE_CHECKING:
     from typing_extensions import Unpack
 
     from ._fanout import FanOut, FanOutOptions
+    from .resources.management import WebhookEndpoints
     from .resources.vehicles import VehicleHandle
 
 __all__ = ["SmartcarClient", "UnitSystem"]
@@ -187,6 +189,11 @@ class SmartcarClient:
         ...     signals = await client.vehicles.signals(vehicle_id, user_id=user_id)
         ...     print(signals.value("tractionbattery-stateofcharge"))
     """
+
+    #: Deprecated old name of ``webhook_endpoints``; warns once per client.
+    webhooks: DeprecatedAlias[WebhookEndpoints] = DeprecatedAlias(
+        "webhook_endpoints", "smartcar_async.webhooks is the module that receives webhooks"
+    )
 
     def __init__(
         self,
@@ -318,14 +325,14 @@ class SmartcarClient:
         ]
         self._chain: Next = build_chain(layers, self._send_once)
         # Imported here: the resource modules import this module for typing.
-        from .resources import Commands, Connections, Subscriptions, Users, Vehicles, Webhooks
+        from . import resources
 
-        self.connections = Connections(self)
-        self.users = Users(self)
-        self.vehicles = Vehicles(self)
-        self.commands = Commands(self)
-        self.webhooks = Webhooks(self)
-        self.subscriptions = Subscriptions(self)
+        self.connections = resources.Connections(self)
+        self.users = resources.Users(self)
+        self.vehicles = resources.Vehicles(self)
+        self.commands = resources.Commands(self)
+        self.webhook_endpoints = resources.WebhookEndpoints(self)
+        self.subscriptions = resources.Subscriptions(self)
 
     # -- configuration -------------------------------------------------------------------
 

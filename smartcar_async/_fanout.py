@@ -53,7 +53,7 @@ from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStre
 
 from ._call_context import raise_vehicle_rate_limits
 from ._clock import Clock, SystemClock
-from ._errors import RateLimitError
+from ._error_types import RateLimitError
 from ._outcome import FanOutProgress, Outcome, OutcomeFailure, OutcomeSuccess
 
 if TYPE_CHECKING:

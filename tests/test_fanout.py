@@ -16,10 +16,10 @@ import anyio.lowlevel
 import httpx
 import pytest
 
+from smartcar_async import ErrorDetail, RateLimitError
 from smartcar_async._call_context import raise_vehicle_rate_limits
 from smartcar_async._client import SmartcarClient
 from smartcar_async._clock import VirtualClock
-from smartcar_async._errors import ErrorDetail, RateLimitError
 from smartcar_async._fanout import FanOut, FanOutProgress, Outcome
 
 pytestmark = pytest.mark.anyio

@@ -76,7 +76,7 @@ async def job(client: sc.SmartcarClient, vid: str, uid: str) -> None:
     reveal_type((await client.commands.with_raw_response.lock(vid, user_id=uid)).parse())
     reveal_type((await client.connections.with_raw_response.list_page(2, page_size=5)).parse())
     reveal_type((await client.connections.with_raw_response.delete("c")).parse())
-    reveal_type((await client.webhooks.with_raw_response.get("w")).parse())
+    reveal_type((await client.webhook_endpoints.with_raw_response.get("w")).parse())
     reveal_type((await client.subscriptions.with_raw_response.list_page(1)).parse())
     reveal_type((await client.users.with_raw_response.delete(uid)).parse())
     await client.vehicles.with_raw_response.get(vid, user_id=uid)  # E: no such keyword
@@ -117,7 +117,7 @@ def test_every_one_request_method_has_a_typed_raw_view(tmp_path: Path) -> None:
         "client.vehicles": sc.resources.Vehicles,
         "client.commands": sc.resources.Commands,
         "client.connections": sc.resources.Connections,
-        "client.webhooks": sc.resources.Webhooks,
+        "client.webhook_endpoints": sc.resources.WebhookEndpoints,
         "client.subscriptions": sc.resources.Subscriptions,
         "client.users": sc.resources.Users,
         "car": sc.VehicleHandle,

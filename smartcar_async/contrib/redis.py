@@ -43,7 +43,7 @@ import anyio
 from .._auth import AccessToken, Fetch
 from .._clock import Clock, SystemClock
 from .._coerce import text_or_bytes
-from .._errors import ConfigurationError
+from .._error_types import ConfigurationError
 from .._logging import logger
 from .._pacing import LocalRateLimiter
 
