@@ -12,7 +12,7 @@ from . import connect, signals, webhooks
 from ._auth import AccessToken, ClientCredentials, InMemoryTokenStore, TokenManager, TokenStore
 from ._client import SmartcarClient
 from ._clock import Clock, SystemClock, VirtualClock
-from ._errors import (
+from ._error_types import (
     APIConnectionError,
     APIResponseError,
     APIStatusError,
@@ -40,7 +40,7 @@ from ._errors import (
     WebhookVerificationError,
 )
 from ._experimental import ExperimentalWarning
-from ._fanout import FanOut, FanOutProgress, Outcome, OutcomeFailure, OutcomeSuccess
+from ._fanout import FanOut, FanOutOptions, FanOutProgress, Outcome, OutcomeFailure, OutcomeSuccess
 from ._pacing import LocalRateLimiter, RateLimiter
 from ._pagination import AsyncPaginator, Page
 from ._pipeline import CallState, Middleware, Next
@@ -92,6 +92,7 @@ __all__ = [
     "ErrorDetail",
     "ExperimentalWarning",
     "FanOut",
+    "FanOutOptions",
     "FanOutProgress",
     "InMemoryTokenStore",
     "InvalidRequestError",

@@ -93,35 +93,37 @@ def _names_os_error(message: str) -> bool:
     return isinstance(named, type) and issubclass(named, OSError)
 
 
+# aiohttp's failures and the httpx exception httpx's own transport raises for each, most
+# specific class first: the first row whose classes match the failure wins.
+_Failures = type[BaseException] | tuple[type[BaseException], ...]
+_ERROR_MAP: tuple[tuple[_Failures, type[httpx.TransportError]], ...] = (
+    (aiohttp.ConnectionTimeoutError, httpx.ConnectTimeout),
+    (aiohttp.ServerTimeoutError, httpx.ReadTimeout),
+    (aiohttp.ClientConnectorError, httpx.ConnectError),
+    # httpcore: "Server disconnected without sending a response."
+    (aiohttp.ServerDisconnectedError, httpx.RemoteProtocolError),
+    # An incomplete body; a reset instead is a read error (_map_error looks at the cause).
+    (aiohttp.ClientPayloadError, httpx.RemoteProtocolError),
+    (aiohttp.ClientResponseError, httpx.RemoteProtocolError),  # bad status line or headers
+    ((aiohttp.NonHttpUrlClientError, aiohttp.InvalidURL), httpx.UnsupportedProtocol),
+    # Also while sending the body: httpcore then still tries to read a response (servers
+    # may answer early and close) and reports the failed read.
+    (aiohttp.ClientConnectionError, httpx.ReadError),
+    (aiohttp.ClientError, httpx.TransportError),
+    (asyncio.TimeoutError, httpx.ReadTimeout),
+)
+
+
 def _map_error(exc: BaseException) -> httpx.TransportError | None:
     """Return the httpx exception httpx's own transport raises for the same failure."""
     message = str(exc) or type(exc).__name__
-    if isinstance(exc, aiohttp.ConnectionTimeoutError):
-        return httpx.ConnectTimeout(message)
-    if isinstance(exc, aiohttp.ServerTimeoutError):
-        return httpx.ReadTimeout(message)
-    if isinstance(exc, aiohttp.ClientConnectorError):
-        return httpx.ConnectError(message)
-    if isinstance(exc, aiohttp.ServerDisconnectedError):
-        # httpcore: "Server disconnected without sending a response."
-        return httpx.RemoteProtocolError(message)
-    if isinstance(exc, aiohttp.ClientPayloadError):
-        # An incomplete body is a protocol error in httpcore, a reset a read error.
-        if isinstance(exc.__cause__, OSError) or _names_os_error(message):
-            return httpx.ReadError(message)
-        return httpx.RemoteProtocolError(message)
-    if isinstance(exc, aiohttp.ClientResponseError):
-        return httpx.RemoteProtocolError(message)  # unparseable status line or headers
-    if isinstance(exc, (aiohttp.NonHttpUrlClientError, aiohttp.InvalidURL)):
-        return httpx.UnsupportedProtocol(message)
-    if isinstance(exc, aiohttp.ClientConnectionError):
-        # Also while sending the body: httpcore then still tries to read a response
-        # (servers may answer early and close) and reports the failed read.
-        return httpx.ReadError(message)
-    if isinstance(exc, aiohttp.ClientError):
-        return httpx.TransportError(message)
-    if isinstance(exc, asyncio.TimeoutError):
-        return httpx.ReadTimeout(message)
+    if isinstance(exc, aiohttp.ClientPayloadError) and (
+        isinstance(exc.__cause__, OSError) or _names_os_error(message)
+    ):
+        return httpx.ReadError(message)  # a reset mid-body: a read error in httpcore
+    for failures, mapped in _ERROR_MAP:
+        if isinstance(exc, failures):
+            return mapped(message)
     return None
 
 

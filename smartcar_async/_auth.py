@@ -28,7 +28,7 @@ import httpx
 
 from ._body import read_capped
 from ._clock import Clock, SystemClock
-from ._errors import APIResponseError, SmartcarError, TokenConnectionError, TokenError
+from ._error_types import APIResponseError, SmartcarError, TokenConnectionError, TokenError
 from ._logging import logger
 from ._redact import redact
 

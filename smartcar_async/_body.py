@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import httpx
 
-from ._errors import APIResponseError
+from ._error_types import APIResponseError
 
 __all__ = ["DEFAULT_MAX_RESPONSE_SIZE", "read_capped"]
 

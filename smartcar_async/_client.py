@@ -33,15 +33,16 @@ from ._config import (
     ENV_CLIENT_SECRET,
     resolve_urls,
 )
-from ._errors import (
+from ._deprecation import DeprecatedAlias
+from ._error_types import (
     APIConnectionError,
     APITimeoutError,
     ClientStateError,
     ConfigurationError,
     InvalidRequestError,
     SmartcarError,
-    error_from_response,
 )
+from ._errors import error_from_response
 from ._http import http_client_for
 from ._logging import logger, setup_from_environment
 from ._pacing import PacingMiddleware, RateLimiter
@@ -63,7 +64,10 @@ from ._retry import RetryPolicy
 from ._version import __version__
 
 if TYPE_CHECKING:
-    from ._fanout import FanOut, FanOutProgress
+    from typing_extensions import Unpack
+
+    from ._fanout import FanOut, FanOutOptions
+    from .resources.management import WebhookEndpoints
     from .resources.vehicles import VehicleHandle
 
 __all__ = ["SmartcarClient", "UnitSystem"]
@@ -185,6 +189,11 @@ class SmartcarClient:
         ...     signals = await client.vehicles.signals(vehicle_id, user_id=user_id)
         ...     print(signals.value("tractionbattery-stateofcharge"))
     """
+
+    #: Deprecated old name of ``webhook_endpoints``; warns once per client.
+    webhooks: DeprecatedAlias[WebhookEndpoints] = DeprecatedAlias(
+        "webhook_endpoints", "smartcar_async.webhooks is the module that receives webhooks"
+    )
 
     def __init__(
         self,
@@ -316,14 +325,14 @@ class SmartcarClient:
         ]
         self._chain: Next = build_chain(layers, self._send_once)
         # Imported here: the resource modules import this module for typing.
-        from .resources import Commands, Connections, Subscriptions, Users, Vehicles, Webhooks
+        from . import resources
 
-        self.connections = Connections(self)
-        self.users = Users(self)
-        self.vehicles = Vehicles(self)
-        self.commands = Commands(self)
-        self.webhooks = Webhooks(self)
-        self.subscriptions = Subscriptions(self)
+        self.connections = resources.Connections(self)
+        self.users = resources.Users(self)
+        self.vehicles = resources.Vehicles(self)
+        self.commands = resources.Commands(self)
+        self.webhook_endpoints = resources.WebhookEndpoints(self)
+        self.subscriptions = resources.Subscriptions(self)
 
     # -- configuration -------------------------------------------------------------------
 
@@ -411,20 +420,15 @@ class SmartcarClient:
         self,
         targets: Iterable[TargetT] | AsyncIterable[TargetT],
         fn: Callable[[TargetT], Awaitable[ResultT]],
-        *,
-        concurrency: int = 100,
-        fail_fast: bool = False,
-        max_rate: float | None = None,
-        on_progress: Callable[[FanOutProgress], None] | None = None,
-        max_rate_limit_retries: int = 5,
-        max_rate_limit_wait: float = 60.0,
+        **options: Unpack[FanOutOptions],
     ) -> FanOut[TargetT, ResultT]:
         """Run ``fn`` over many targets with bounded concurrency; outcomes as they finish.
 
         ``targets`` is pulled lazily, one error is one outcome (unless ``fail_fast``),
         a per-vehicle 429 is waited out without holding a slot, and the client's
-        throttle pauses every worker after an app-wide 429. See `smartcar_async.FanOut`
-        for every argument and the fleet guide for examples.
+        throttle pauses every worker after an app-wide 429. The options are
+        `FanOutOptions`; see `smartcar_async.FanOut` for every argument and the fleet
+        guide for examples.
 
         Examples:
             >>> async with client.fan_out(vehicle_ids, read, concurrency=200) as outcomes:
@@ -433,18 +437,8 @@ class SmartcarClient:
         """
         from ._fanout import FanOut
 
-        fan_out = FanOut(
-            targets,
-            fn,
-            concurrency=concurrency,
-            fail_fast=fail_fast,
-            max_rate=max_rate,
-            on_progress=on_progress,
-            clock=self._shared.clock,
-            max_rate_limit_retries=max_rate_limit_retries,
-            max_rate_limit_wait=max_rate_limit_wait,
-        )
-        self._shared.pool.fit(concurrency)
+        fan_out: FanOut[TargetT, ResultT] = FanOut(targets, fn, clock=self._shared.clock, **options)
+        self._shared.pool.fit(fan_out._concurrency)
         return fan_out
 
     def vehicle(self, vehicle_id: str, *, user_id: str) -> VehicleHandle:

@@ -26,7 +26,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from ._errors import ConfigurationError
+from ._error_types import ConfigurationError
 
 __all__ = [
     "DEFAULT_COMMAND_TIMEOUT",

@@ -1,7 +1,34 @@
 """The error tree: every exception the SDK raises, and what each carries.
 
-Kept apart from the reading of error responses (`smartcar_async._errors`), which
-imports these classes and re-exports them; import them from `smartcar_async`.
+Kept apart from the reading of error responses (`smartcar_async._errors`). The one
+home of these classes: the package imports them from here, users from `smartcar_async`.
+
+```
+SmartcarError
+├── ConfigurationError            bad or missing settings
+├── TokenError                    the token endpoint refused the credentials or failed
+│   └── TokenConnectionError      ...could not be reached (also an APIConnectionError)
+├── APIConnectionError            no response: connect or read failure
+│   ├── APITimeoutError
+│   └── TokenConnectionError      (the same class: both a TokenError and a connection error)
+├── APIStatusError                any non-2xx answer from the API
+│   ├── ValidationError 400           ├── ConnectedServicesAccountError 400
+│   ├── AuthenticationError 401       ├── PermissionDeniedError 403
+│   ├── NotFoundError 404             ├── VehicleStateError 409
+│   ├── RateLimitError 429            ├── BillingError 430
+│   ├── ServerError 5xx               ├── CompatibilityError 501
+│   └── UpstreamError 502
+├── APIResponseError              a 2xx whose body is not what the API documents
+├── CommandFailedError            a 200/202 whose body says the command failed
+├── InvalidRequestError           arguments the HTTP layer cannot turn into a request
+├── ClientStateError              the client is closed, or used from another event loop
+├── WebhookVerificationError      bad or missing SC-Signature
+└── WebhookPayloadError           a webhook body that is not a Smartcar event
+```
+
+A token-endpoint outage is a `TokenConnectionError`, so ``except APIConnectionError``
+(answer 502/503) catches it while ``except TokenError`` still sees every token failure;
+a refusal (``invalid_client``...) is a plain `TokenError` (fix the credentials).
 """
 
 from __future__ import annotations

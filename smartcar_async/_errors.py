@@ -1,32 +1,5 @@
-"""The error tree (defined in `._error_types`), and the reading of error responses:
-the parser that turns an error response into one of its classes.
-
-```
-SmartcarError
-├── ConfigurationError            bad or missing settings
-├── TokenError                    the token endpoint refused the credentials or failed
-│   └── TokenConnectionError      ...could not be reached (also an APIConnectionError)
-├── APIConnectionError            no response: connect or read failure
-│   ├── APITimeoutError
-│   └── TokenConnectionError      (the same class: both a TokenError and a connection error)
-├── APIStatusError                any non-2xx answer from the API
-│   ├── ValidationError 400           ├── ConnectedServicesAccountError 400
-│   ├── AuthenticationError 401       ├── PermissionDeniedError 403
-│   ├── NotFoundError 404             ├── VehicleStateError 409
-│   ├── RateLimitError 429            ├── BillingError 430
-│   ├── ServerError 5xx               ├── CompatibilityError 501
-│   └── UpstreamError 502
-├── APIResponseError              a 2xx whose body is not what the API documents
-├── CommandFailedError            a 200/202 whose body says the command failed
-├── InvalidRequestError           arguments the HTTP layer cannot turn into a request
-├── ClientStateError              the client is closed, or used from another event loop
-├── WebhookVerificationError      bad or missing SC-Signature
-└── WebhookPayloadError           a webhook body that is not a Smartcar event
-```
-
-A token-endpoint outage is a `TokenConnectionError`, so ``except APIConnectionError``
-(answer 502/503) catches it while ``except TokenError`` still sees every token failure;
-a refusal (``invalid_client``...) is a plain `TokenError` (fix the credentials).
+"""The reading of error responses: the parser that turns an error response into one of
+the classes of the error tree (defined, and imported from, `._error_types`).
 
 The class follows the error's ``type`` first and the HTTP status second, so a
 ``VEHICLE_STATE`` error is a `VehicleStateError` whatever status carried it.
@@ -45,67 +18,32 @@ import attrs
 
 from ._coerce import text_or_number, whole_number
 from ._error_types import (
-    APIConnectionError,
-    APIResponseError,
     APIStatusError,
-    APITimeoutError,
     AuthenticationError,
     BillingError,
-    ClientStateError,
-    CommandFailedError,
     CompatibilityError,
-    ConfigurationError,
     ConnectedServicesAccountError,
     ErrorDetail,
-    InvalidRequestError,
     NotFoundError,
     PermissionDeniedError,
     RateLimitError,
     ServerError,
-    SmartcarError,
-    TokenConnectionError,
-    TokenError,
     UpstreamError,
     ValidationError,
     VehicleStateError,
-    WebhookPayloadError,
-    WebhookVerificationError,
 )
 
 if TYPE_CHECKING:
     import httpx
 
 __all__ = [
-    "APIConnectionError",
-    "APIResponseError",
-    "APIStatusError",
-    "APITimeoutError",
-    "AuthenticationError",
-    "BillingError",
-    "ClientStateError",
-    "CommandFailedError",
-    "CompatibilityError",
-    "ConfigurationError",
-    "ConnectedServicesAccountError",
-    "ErrorDetail",
     "ErrorEnvelope",
-    "InvalidRequestError",
-    "NotFoundError",
-    "PermissionDeniedError",
-    "RateLimitError",
     "ResponseKind",
-    "ServerError",
     "UPSTREAM_RATE_LIMIT_WAIT",
-    "SmartcarError",
-    "TokenConnectionError",
-    "TokenError",
-    "UpstreamError",
-    "ValidationError",
-    "VehicleStateError",
-    "WebhookPayloadError",
-    "WebhookVerificationError",
     "classify_response",
     "describe_error",
+    "details_from_json",
+    "error_class",
     "error_from_response",
     "note_client_pause",
     "parse_error_body",

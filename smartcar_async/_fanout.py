@@ -43,7 +43,7 @@ import enum
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable, Iterator
 from functools import partial
 from types import TracebackType
-from typing import Generic, Literal, NoReturn, TypeVar, cast
+from typing import TYPE_CHECKING, Generic, Literal, NoReturn, TypedDict, TypeVar, cast
 
 import anyio
 import anyio.abc
@@ -53,10 +53,20 @@ from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStre
 
 from ._call_context import raise_vehicle_rate_limits
 from ._clock import Clock, SystemClock
-from ._errors import RateLimitError
+from ._error_types import RateLimitError
 from ._outcome import FanOutProgress, Outcome, OutcomeFailure, OutcomeSuccess
 
-__all__ = ["FanOut", "FanOutProgress", "Outcome", "OutcomeFailure", "OutcomeSuccess"]
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+__all__ = [
+    "FanOut",
+    "FanOutOptions",
+    "FanOutProgress",
+    "Outcome",
+    "OutcomeFailure",
+    "OutcomeSuccess",
+]
 
 TargetT = TypeVar("TargetT")
 ResultT = TypeVar("ResultT")
@@ -86,6 +96,35 @@ class _Job(Generic[TargetT]):
 _Mode = Literal["new", "stream", "waves", "closed"]
 
 
+class FanOutOptions(TypedDict, total=False):
+    """The keyword options of `FanOut` and `SmartcarClient.fan_out`, declared once.
+
+    Attributes:
+        concurrency: the most calls of ``fn`` at once (100 by default).
+        fail_fast: on the first error, cancel the rest and raise that error, instead
+            of yielding it as an outcome (off by default).
+        max_rate: the most calls of ``fn`` started per second (retries included),
+            spaced evenly on the clock. None (the default): no limit but ``concurrency``.
+        on_progress: called with a `FanOutProgress` each time a target finishes. It
+            runs in the worker, so keep it quick; an exception from it ends the run.
+        max_rate_limit_retries: how many times a target is retried after a
+            per-vehicle 429 before that 429 becomes its outcome (5 by default).
+        max_rate_limit_wait: the longest per-vehicle ``Retry-After`` waited for, in
+            seconds (60 by default); a longer one becomes the outcome at once.
+
+    Examples:
+        >>> options: FanOutOptions = {"concurrency": 50, "max_rate": 20.0}
+        >>> async with client.fan_out(vehicle_ids, read, **options) as outcomes: ...
+    """
+
+    concurrency: int
+    fail_fast: bool
+    max_rate: float | None
+    on_progress: Callable[[FanOutProgress], None] | None
+    max_rate_limit_retries: int
+    max_rate_limit_wait: float
+
+
 class FanOut(Generic[TargetT, ResultT]):
     """Run ``fn`` over many targets with bounded concurrency; outcomes as they finish.
 
@@ -99,21 +138,13 @@ class FanOut(Generic[TargetT, ResultT]):
             lazily: a target is pulled only when a slot is free for it. An iterator the
             fan-out creates is closed when the run ends; one you pass is not.
         fn: the async function to run for each target.
-        concurrency: the most calls of ``fn`` at once.
-        fail_fast: on the first error, cancel the rest and raise that error, instead
-            of yielding it as an outcome.
-        max_rate: the most calls of ``fn`` started per second (retries included),
-            spaced evenly on the clock. None: no limit but ``concurrency``.
-        on_progress: called with a `FanOutProgress` each time a target finishes. It
-            runs in the worker, so keep it quick; an exception from it ends the run.
         clock: the time source (a `VirtualClock` in tests).
-        max_rate_limit_retries: how many times a target is retried after a
-            per-vehicle 429 before that 429 becomes its outcome.
-        max_rate_limit_wait: the longest per-vehicle ``Retry-After`` waited for; a
-            longer one becomes the outcome at once.
+        **options: the `FanOutOptions`: ``concurrency``, ``fail_fast``, ``max_rate``,
+            ``on_progress``, ``max_rate_limit_retries``, ``max_rate_limit_wait``.
 
     Raises:
         ValueError: an argument is out of range.
+        TypeError: an unknown keyword argument.
 
     Examples:
         >>> async def read(vehicle_id: str) -> Signals:
@@ -128,14 +159,17 @@ class FanOut(Generic[TargetT, ResultT]):
         targets: Iterable[TargetT] | AsyncIterable[TargetT],
         fn: Callable[[TargetT], Awaitable[ResultT]],
         *,
-        concurrency: int = 100,
-        fail_fast: bool = False,
-        max_rate: float | None = None,
-        on_progress: Callable[[FanOutProgress], None] | None = None,
         clock: Clock | None = None,
-        max_rate_limit_retries: int = 5,
-        max_rate_limit_wait: float = 60.0,
+        **options: Unpack[FanOutOptions],
     ) -> None:
+        unknown = options.keys() - FanOutOptions.__annotations__.keys()
+        if unknown:
+            raise TypeError(f"FanOut() got unexpected keyword arguments: {sorted(unknown)}")
+        concurrency = options.get("concurrency", 100)
+        fail_fast = options.get("fail_fast", False)
+        max_rate = options.get("max_rate")
+        max_rate_limit_retries = options.get("max_rate_limit_retries", 5)
+        max_rate_limit_wait = options.get("max_rate_limit_wait", 60.0)
         if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
             raise ValueError(f"concurrency must be an int >= 1, got {concurrency!r}")
         if max_rate is not None and not max_rate > 0:
@@ -149,7 +183,7 @@ class FanOut(Generic[TargetT, ResultT]):
         self._concurrency = concurrency
         self._fail_fast = fail_fast
         self._interval = None if max_rate is None else 1.0 / max_rate
-        self._on_progress = on_progress
+        self._on_progress = options.get("on_progress")
         self._clock: Clock = clock if clock is not None else SystemClock()
         self._max_rate_limit_retries = max_rate_limit_retries
         self._max_rate_limit_wait = max_rate_limit_wait

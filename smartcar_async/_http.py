@@ -21,7 +21,7 @@ from typing import Any
 import httpx
 
 from ._config import DEFAULT_LIMITS, proxy_from_environment
-from ._errors import ConfigurationError
+from ._error_types import ConfigurationError
 from ._pool import PoolSizer
 from ._transport import default_transport
 

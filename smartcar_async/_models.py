@@ -31,7 +31,7 @@ import cattrs
 from cattrs.gen import make_dict_structure_fn, override
 
 from ._coerce import text, whole_number
-from ._errors import APIResponseError
+from ._error_types import APIResponseError
 
 __all__ = [
     "RAW",

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Protocol
 import httpx
 
 from ._clock import Clock
-from ._errors import APITimeoutError
+from ._error_types import APITimeoutError
 from ._logging import logger
 
 if TYPE_CHECKING:

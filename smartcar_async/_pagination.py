@@ -13,7 +13,7 @@ from typing import Any, Generic, TypeVar
 import attrs
 
 from ._coerce import whole_number
-from ._errors import APIResponseError
+from ._error_types import APIResponseError
 from ._models import ToDict
 
 __all__ = ["AsyncPaginator", "Page", "parse_page"]

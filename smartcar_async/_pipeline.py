@@ -33,15 +33,8 @@ import httpx
 
 from ._auth import TokenManager
 from ._clock import Clock
-from ._errors import (
-    ErrorDetail,
-    RateLimitError,
-    ResponseKind,
-    classify_response,
-    describe_error,
-    note_client_pause,
-    read_error,
-)
+from ._error_types import ErrorDetail, RateLimitError
+from ._errors import ResponseKind, classify_response, describe_error, note_client_pause, read_error
 from ._logging import logger
 from ._retry import RetryPolicy
 

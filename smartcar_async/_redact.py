@@ -19,7 +19,7 @@ from urllib.parse import parse_qsl, urlencode
 import attrs
 import httpx
 
-from ._errors import ErrorDetail, SmartcarError
+from ._error_types import ErrorDetail, SmartcarError
 
 __all__ = ["MASK", "mask_text", "redact", "secrets_of"]
 

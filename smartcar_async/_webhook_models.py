@@ -20,7 +20,7 @@ from typing import Any, TypeAlias
 import attrs
 
 from ._coerce import text_or_number, whole_number
-from ._errors import SmartcarError, WebhookPayloadError
+from ._error_types import SmartcarError, WebhookPayloadError
 from ._models import RAW, ToDict, parse_timestamp, vehicle_fields
 from .signals import GROUPS, Signal, Signals, parse_signal
 

@@ -45,7 +45,7 @@ from urllib.parse import parse_qsl, quote, urlencode, urlsplit
 import attrs
 
 from ._config import check_base_url
-from ._errors import ConfigurationError, SmartcarError
+from ._error_types import ConfigurationError, SmartcarError
 
 __all__ = [
     "CONNECT_ERROR_CODES",

@@ -2,8 +2,8 @@
 
 No client is needed: everything here works from the raw request and the Application
 Management Token (AMT) from the Smartcar Dashboard. This module *receives* deliveries;
-``client.webhooks`` (`smartcar_async.resources.Webhooks`) *reads the configuration* of
-the application's webhooks through the Management API.
+``client.webhook_endpoints`` (`smartcar_async.resources.WebhookEndpoints`) *reads the
+configuration* of the application's webhooks through the Management API.
 
 The pieces, from low to high level:
 
@@ -43,7 +43,7 @@ import attrs
 
 from ._asgi import ASGIApp, Receive, Scope, Send, serve_lifespan
 from ._clock import Clock, SystemClock
-from ._errors import ConfigurationError, WebhookPayloadError, WebhookVerificationError
+from ._error_types import ConfigurationError, WebhookPayloadError, WebhookVerificationError
 from ._webhook_models import (
     DataEvent,
     EventMeta,

@@ -16,10 +16,10 @@ import anyio.lowlevel
 import httpx
 import pytest
 
+from smartcar_async import ErrorDetail, RateLimitError
 from smartcar_async._call_context import raise_vehicle_rate_limits
 from smartcar_async._client import SmartcarClient
 from smartcar_async._clock import VirtualClock
-from smartcar_async._errors import ErrorDetail, RateLimitError
 from smartcar_async._fanout import FanOut, FanOutProgress, Outcome
 
 pytestmark = pytest.mark.anyio
@@ -787,6 +787,9 @@ async def test_fan_out_runs_once_and_checks_its_arguments() -> None:
     for bad in ({"concurrency": 0}, {"max_rate": 0}, {"max_rate_limit_retries": -1}):
         with pytest.raises(ValueError):
             FanOut([1], fn, **bad)  # type: ignore[arg-type]
+    # The options arrive as **FanOutOptions: a misspelt one is still refused at once.
+    with pytest.raises(TypeError, match="concurency"):
+        FanOut([1], fn, concurency=2)  # type: ignore[call-arg]
 
 
 async def test_worker_context_does_not_leak_to_the_consumer() -> None:

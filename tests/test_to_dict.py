@@ -72,7 +72,7 @@ async def test_resources_turn_into_json_ready_dicts() -> None:
             vehicle = await client.vehicles.get(car.vehicle_id)
             connection = (await client.connections.list().to_list())[0]
             execution = await client.commands.lock(car.vehicle_id, user_id=car.user_id)
-            webhook = await client.webhooks.get(webhook_id)
+            webhook = await client.webhook_endpoints.get(webhook_id)
             request = await client.subscriptions.create(
                 webhook_id=webhook_id, vehicle_id=car.vehicle_id, user_id=car.user_id
             )

@@ -76,7 +76,7 @@ async def job(client: sc.SmartcarClient, vid: str, uid: str) -> None:
     reveal_type((await client.commands.with_raw_response.lock(vid, user_id=uid)).parse())
     reveal_type((await client.connections.with_raw_response.list_page(2, page_size=5)).parse())
     reveal_type((await client.connections.with_raw_response.delete("c")).parse())
-    reveal_type((await client.webhooks.with_raw_response.get("w")).parse())
+    reveal_type((await client.webhook_endpoints.with_raw_response.get("w")).parse())
     reveal_type((await client.subscriptions.with_raw_response.list_page(1)).parse())
     reveal_type((await client.users.with_raw_response.delete(uid)).parse())
     await client.vehicles.with_raw_response.get(vid, user_id=uid)  # E: no such keyword
@@ -117,7 +117,7 @@ def test_every_one_request_method_has_a_typed_raw_view(tmp_path: Path) -> None:
         "client.vehicles": sc.resources.Vehicles,
         "client.commands": sc.resources.Commands,
         "client.connections": sc.resources.Connections,
-        "client.webhooks": sc.resources.Webhooks,
+        "client.webhook_endpoints": sc.resources.WebhookEndpoints,
         "client.subscriptions": sc.resources.Subscriptions,
         "client.users": sc.resources.Users,
         "car": sc.VehicleHandle,
@@ -140,3 +140,32 @@ def test_every_one_request_method_has_a_typed_raw_view(tmp_path: Path) -> None:
     # The fallback reads "def (*Any, **Any) -> Awaitable[RawResponse[Any]]".
     untyped = [line for line in revealed if "*Any" in line or "RawResponse[Any]" in line]
     assert untyped == [], "\n".join(untyped)
+
+
+FAN_OUT_SNIPPET = """
+import smartcar_async as sc
+
+
+async def read(vehicle_id: str) -> int:
+    return len(vehicle_id)
+
+
+async def job(client: sc.SmartcarClient) -> None:
+    fan = client.fan_out(["a", "b"], read, concurrency=2, max_rate=None, fail_fast=True)
+    reveal_type(fan)
+    client.fan_out(["a"], read, concurency=2)  # E: no such keyword
+    client.fan_out(["a"], read, max_rate_limit_wait="60")  # E: not a float
+    sc.FanOut(["a"], read, clock=client.clock, concurrency=1)
+"""
+
+
+def test_fan_out_options_are_typed_keywords(tmp_path: Path) -> None:
+    # The options are declared once (FanOutOptions) for FanOut and client.fan_out: a
+    # misspelt or mistyped one is still an error for the user's type checker.
+    out, err, status = _mypy(tmp_path, FAN_OUT_SNIPPET)
+    assert _revealed(out) == ["FanOut[str, int]"], out + err
+    errors = [line for line in out.splitlines() if ": error:" in line]
+    assert status == 1, out + err
+    assert len(errors) == 2, out + err
+    assert '"concurency"' in errors[0], out + err
+    assert '"max_rate_limit_wait"' in errors[1], out + err

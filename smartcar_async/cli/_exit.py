@@ -6,7 +6,7 @@ import enum
 from collections.abc import Iterator
 
 from .._config import ENV_CLIENT_ID, ENV_CLIENT_SECRET
-from .._errors import (
+from .._error_types import (
     APIConnectionError,
     APIResponseError,
     APIStatusError,

@@ -4,6 +4,8 @@ The models they return are exported here too (and, for the public ones, from
 ``smartcar_async``).
 """
 
+import warnings
+
 from ._base import RawView
 from ._types import (
     CommandExecution,
@@ -15,13 +17,14 @@ from ._types import (
     VehicleInfo,
     Webhook,
 )
-from .commands import ChargeWindow, CommandName, Commands, ScheduleKind
+from .commands import ChargeSchedule, ChargeWindow, CommandName, Commands, ScheduleKind
 from .connections import ConnectionFilters, Connections
-from .management import SubscriptionFilters, Subscriptions, WebhookFilters, Webhooks
+from .management import SubscriptionFilters, Subscriptions, WebhookEndpoints, WebhookFilters
 from .users import Users
 from .vehicles import VehicleHandle, Vehicles, VehicleTarget
 
 __all__ = [
+    "ChargeSchedule",
     "ChargeWindow",
     "CommandExecution",
     "CommandName",
@@ -43,6 +46,19 @@ __all__ = [
     "VehicleTarget",
     "Vehicles",
     "Webhook",
+    "WebhookEndpoints",
     "WebhookFilters",
-    "Webhooks",
 ]
+
+
+def __getattr__(name: str) -> object:
+    # ``Webhooks`` was the old name of `WebhookEndpoints`: it read like the receiver
+    # module `smartcar_async.webhooks`. Still importable, with a DeprecationWarning.
+    if name == "Webhooks":
+        warnings.warn(
+            "smartcar_async.resources.Webhooks is deprecated, use WebhookEndpoints",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return WebhookEndpoints
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -19,7 +19,7 @@ from __future__ import annotations
 import datetime as _dt
 import math
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any, Generic, Literal, TypeAlias, TypeVar, get_args
+from typing import TYPE_CHECKING, Any, Generic, Literal, TypeAlias, TypedDict, TypeVar, get_args
 
 import attrs
 
@@ -41,6 +41,7 @@ __all__ = [
     "PERCENT",
     "SCHEDULE_KINDS",
     "WEEKDAYS",
+    "ChargeSchedule",
     "ChargeWindow",
     "CommandName",
     "CommandSpec",
@@ -80,6 +81,32 @@ WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", 
 #: A charging window: ``(start, stop)`` as ``"HH:MM"`` strings or `datetime.time`, sent
 #: as ``{"startTime", "stopTime"}``; or a mapping, sent exactly as given.
 ChargeWindow: TypeAlias = "tuple[str | _dt.time, str | _dt.time] | Mapping[str, Any]"
+
+
+class _ScheduleWhere(TypedDict):
+    kind: ScheduleKind
+    latitude: float
+    longitude: float
+
+
+class ChargeSchedule(_ScheduleWhere, total=False):
+    """The arguments of a charge schedule, declared once for `Commands.set_charge_schedule`
+    and `VehicleHandle.set_charge_schedule` (which take them as keywords).
+
+    ``kind``, ``latitude`` and ``longitude`` are required; which of the times a kind
+    takes is checked when the command is built (see `Commands.set_charge_schedule`).
+
+    Examples:
+        >>> schedule: ChargeSchedule = {"kind": "daily", "latitude": 37.77,
+        ...     "longitude": -122.42, "start_time": "01:00", "stop_time": "05:00"}
+        >>> await car.set_charge_schedule(**schedule)
+    """
+
+    start_time: str | _dt.time | None
+    stop_time: str | _dt.time | None
+    days: Mapping[str, ChargeWindow] | None
+    weekdays: ChargeWindow | None
+    weekends: ChargeWindow | None
 
 
 # -- argument checks -------------------------------------------------------------------------

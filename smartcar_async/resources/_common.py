@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
-from .._errors import APIResponseError
+from .._error_types import APIResponseError
 from .._json import loads
 from .._pagination import Page, parse_page
 from .._paths import path_segment, user_id_header

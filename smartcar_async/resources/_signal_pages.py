@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit
 
 from .._coerce import text, whole_number
-from .._errors import APIResponseError
+from .._error_types import APIResponseError
 from ..signals import Signals, parse_signals
 from ._common import read_json
 

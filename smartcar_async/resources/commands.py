@@ -10,17 +10,11 @@ the command failed.
 
 from __future__ import annotations
 
-import datetime as _dt
 from collections.abc import AsyncIterable, Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from .._errors import (
-    APIResponseError,
-    CommandFailedError,
-    ErrorDetail,
-    describe_error,
-    details_from_json,
-)
+from .._error_types import APIResponseError, CommandFailedError, ErrorDetail
+from .._errors import describe_error, details_from_json
 from .._experimental import warn_experimental
 from .._paths import path_segment
 from ._base import RawView, Resource
@@ -32,6 +26,7 @@ from ._command_registry import (
     START_CHARGE,
     STOP_CHARGE,
     UNLOCK,
+    ChargeSchedule,
     ChargeWindow,
     CommandName,
     PreparedCommand,
@@ -46,12 +41,13 @@ from ._types import CommandExecution, parse_command_execution
 
 if TYPE_CHECKING:
     import httpx
+    from typing_extensions import Unpack
 
     from .._fanout import FanOut, FanOutProgress
     from ._base import raw_method
     from .vehicles import VehicleTargetT
 
-__all__ = ["ChargeWindow", "CommandName", "Commands", "ScheduleKind"]
+__all__ = ["ChargeSchedule", "ChargeWindow", "CommandName", "Commands", "ScheduleKind"]
 
 T = TypeVar("T")
 
@@ -293,18 +289,7 @@ class Commands(Resource):
         return await self._run(vehicle_id, user_id, CLOSE_CHARGE_PORT)
 
     async def set_charge_schedule(
-        self,
-        vehicle_id: str,
-        *,
-        kind: ScheduleKind,
-        user_id: str,
-        latitude: float,
-        longitude: float,
-        start_time: str | _dt.time | None = None,
-        stop_time: str | _dt.time | None = None,
-        days: Mapping[str, ChargeWindow] | None = None,
-        weekdays: ChargeWindow | None = None,
-        weekends: ChargeWindow | None = None,
+        self, vehicle_id: str, *, user_id: str, **schedule: Unpack[ChargeSchedule]
     ) -> CommandExecution:
         """Create a location-based charge schedule (``POST .../charge-schedules/{kind}``).
 
@@ -315,16 +300,16 @@ class Commands(Resource):
 
         Args:
             vehicle_id: the vehicle.
-            kind: ``"daily"``, ``"weekly"`` or ``"workweek"``.
             user_id: the user who connected the vehicle.
-            latitude: where the schedule applies (the ``location``).
-            longitude: where the schedule applies.
-            start_time: ``daily`` only: when charging starts (``startTime``).
-            stop_time: ``daily`` only: when charging stops (``stopTime``).
-            days: ``weekly`` only: a window per weekday, keyed by lower-case day name,
-                e.g. ``{"monday": ("08:00", "10:00")}``, sent as ``days``.
-            weekdays: ``workweek`` only (required): the window for Monday to Friday.
-            weekends: ``workweek`` only (required): the window for the weekend.
+            **schedule: the `ChargeSchedule` keywords:
+                ``kind``: ``"daily"``, ``"weekly"`` or ``"workweek"``.
+                ``latitude``, ``longitude``: where the schedule applies (``location``).
+                ``start_time``, ``stop_time``: ``daily`` only: when charging starts and
+                stops (``startTime``, ``stopTime``).
+                ``days``: ``weekly`` only: a window per weekday, keyed by lower-case day
+                name, e.g. ``{"monday": ("08:00", "10:00")}``, sent as ``days``.
+                ``weekdays``, ``weekends``: ``workweek`` only (both required): the
+                windows for Monday to Friday and for the weekend.
 
         A window ``(start, stop)`` is sent as ``{"startTime", "stopTime"}`` like the
         daily body; the documentation does not spell out the weekly and workweek
@@ -341,17 +326,7 @@ class Commands(Resource):
             >>> execution.schedule_id
             'sched_123'
         """
-        command = schedule_command(
-            kind=kind,
-            latitude=latitude,
-            longitude=longitude,
-            start_time=start_time,
-            stop_time=stop_time,
-            days=days,
-            weekdays=weekdays,
-            weekends=weekends,
-        )
-        return await self._run(vehicle_id, user_id, command)
+        return await self._run(vehicle_id, user_id, schedule_command(**schedule))
 
     async def delete_charge_schedule(
         self, vehicle_id: str, schedule_id: str, *, user_id: str

@@ -1,4 +1,4 @@
-"""``client.webhooks`` and ``client.subscriptions`` (Management API).
+"""``client.webhook_endpoints`` and ``client.subscriptions`` (Management API).
 
 The Management API takes the same bearer application token and never ``sc-user-id``:
 user ids here are filters or body fields, not the user the call acts for.
@@ -27,11 +27,11 @@ if TYPE_CHECKING:
 
     from ._base import raw_method
 
-__all__ = ["SubscriptionFilters", "Subscriptions", "WebhookFilters", "Webhooks"]
+__all__ = ["SubscriptionFilters", "Subscriptions", "WebhookEndpoints", "WebhookFilters"]
 
 
 class WebhookFilters(TypedDict, total=False):
-    """The filters of `Webhooks.list` and `Webhooks.list_page`, all optional."""
+    """The filters of `WebhookEndpoints.list` and `WebhookEndpoints.list_page`, all optional."""
 
     name: Annotated[str | None, Query("filter[name]")]
     callback_uri: Annotated[str | None, Query("filter[callbackUri]")]
@@ -56,21 +56,24 @@ _read_webhook = single(parse_webhook)
 _read_subscription = single(parse_subscription)
 
 
-class Webhooks(Resource):
-    """The application's webhooks (``/webhooks``, Management API). Read-only.
+class WebhookEndpoints(Resource):
+    """The application's webhooks as configured: where each delivers and what it sends
+    (``/webhooks``, Management API). Read-only.
 
-    This reads how webhooks are configured; receiving their deliveries is the job of
-    `smartcar_async.webhooks.WebhookReceiver`.
+    ``client.webhook_endpoints``: it reads the configuration of the endpoints Smartcar
+    delivers to; receiving the deliveries is the job of the `smartcar_async.webhooks`
+    module (`smartcar_async.webhooks.WebhookReceiver`). ``client.webhooks`` is the
+    deprecated old name of this resource.
 
     Examples:
-        >>> async for hook in client.webhooks.list(is_enabled=True):
+        >>> async for hook in client.webhook_endpoints.list(is_enabled=True):
         ...     print(hook.name, hook.callback_uri)
     """
 
     if TYPE_CHECKING:  # the typed view; at run time the base property's RawView
 
         @property
-        def with_raw_response(self) -> _RawWebhooks: ...
+        def with_raw_response(self) -> _RawWebhookEndpoints: ...
 
     def list(self, **filters: Unpack[WebhookFilters]) -> AsyncPaginator[Webhook]:
         """List webhooks; ``await`` for the first `Page`, ``async for`` for all.
@@ -84,7 +87,7 @@ class Webhooks(Resource):
                 ``page_size``: webhooks per page (API default 50, maximum 100).
 
         Examples:
-            >>> hooks = await client.webhooks.list(name="fleet").to_list()
+            >>> hooks = await client.webhook_endpoints.list(name="fleet").to_list()
         """
         return paginate(WEBHOOKS, self.list_page, filters)
 
@@ -94,7 +97,7 @@ class Webhooks(Resource):
         """One page of `list`, by number; one request (works with ``with_raw_response``).
 
         Examples:
-            >>> page = await client.webhooks.list_page(2, page_size=100)
+            >>> page = await client.webhook_endpoints.list_page(2, page_size=100)
         """
         return await WEBHOOKS.page(self._client, page_number, filters)
 
@@ -106,7 +109,7 @@ class Webhooks(Resource):
             NotFoundError: no such webhook.
 
         Examples:
-            >>> hook = await client.webhooks.get(webhook_id)
+            >>> hook = await client.webhook_endpoints.get(webhook_id)
             >>> [ref.code for ref in hook.triggers]
             ['tractionbattery-stateofcharge']
         """
@@ -236,12 +239,12 @@ def _subscription_request(
     )
 
 
-class _RawWebhooks(RawView):
-    """What type checkers see of ``Webhooks.with_raw_response``."""
+class _RawWebhookEndpoints(RawView):
+    """What type checkers see of ``WebhookEndpoints.with_raw_response``."""
 
     if TYPE_CHECKING:
-        list_page = raw_method(Webhooks.list_page)
-        get = raw_method(Webhooks.get)
+        list_page = raw_method(WebhookEndpoints.list_page)
+        get = raw_method(WebhookEndpoints.get)
 
 
 class _RawSubscriptions(RawView):

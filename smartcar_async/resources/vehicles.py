@@ -2,23 +2,24 @@
 
 from __future__ import annotations
 
-import datetime as _dt
-from collections.abc import AsyncIterable, Callable, Iterable, Mapping
+from collections.abc import AsyncIterable, Callable, Iterable
 from typing import TYPE_CHECKING, TypeAlias, TypeVar
 
 from .._paths import path_segment
 from ..signals import Signal, Signals, parse_signal, parse_signals
 from ._base import RawView, Resource
-from ._command_registry import ChargeWindow, ScheduleKind
 from ._common import check_user_id, target_ids
 from ._listing import json_body
 from ._signal_pages import follow_signal_pages
 from ._types import CommandExecution, Connection, Vehicle, parse_vehicle
 
 if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
     from .._client import SmartcarClient
     from .._fanout import FanOut, FanOutProgress
     from ._base import raw_method
+    from ._command_registry import ChargeSchedule
 
 __all__ = ["VehicleHandle", "VehicleTarget", "Vehicles"]
 
@@ -269,18 +270,7 @@ class VehicleHandle:
         """`Commands.close_charge_port` for this vehicle."""
         return await self._client.commands.close_charge_port(self.vehicle_id, user_id=self.user_id)
 
-    async def set_charge_schedule(
-        self,
-        *,
-        kind: ScheduleKind,
-        latitude: float,
-        longitude: float,
-        start_time: str | _dt.time | None = None,
-        stop_time: str | _dt.time | None = None,
-        days: Mapping[str, ChargeWindow] | None = None,
-        weekdays: ChargeWindow | None = None,
-        weekends: ChargeWindow | None = None,
-    ) -> CommandExecution:
+    async def set_charge_schedule(self, **schedule: Unpack[ChargeSchedule]) -> CommandExecution:
         """`Commands.set_charge_schedule` for this vehicle.
 
         Examples:
@@ -290,16 +280,7 @@ class VehicleHandle:
             ... )
         """
         return await self._client.commands.set_charge_schedule(
-            self.vehicle_id,
-            kind=kind,
-            user_id=self.user_id,
-            latitude=latitude,
-            longitude=longitude,
-            start_time=start_time,
-            stop_time=stop_time,
-            days=days,
-            weekdays=weekdays,
-            weekends=weekends,
+            self.vehicle_id, user_id=self.user_id, **schedule
         )
 
     async def delete_charge_schedule(self, schedule_id: str) -> CommandExecution | None:

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from typing import Any, Final, TypeAlias, TypeGuard
 
 from .._coerce import WrongType, text
-from .._errors import APIResponseError
+from .._error_types import APIResponseError
 from .._models import _SECONDS_LIMIT, parse_timestamp, vehicle_fields
 from ._bodies import GenericBody, SignalBody
 from ._body_parsers import BodyParser, infer_body, parser_for

@@ -290,8 +290,8 @@ PARSING: dict[str, Method] = {
         user_id=UID,
         **DAILY,  # type: ignore[arg-type]
     ),
-    "webhooks.list": lambda c: c.webhooks.list(),  # type: ignore[dict-item]
-    "webhooks.get": lambda c: c.webhooks.get("hook-1"),
+    "webhook_endpoints.list": lambda c: c.webhook_endpoints.list(),  # type: ignore[dict-item]
+    "webhook_endpoints.get": lambda c: c.webhook_endpoints.get("hook-1"),
     "subscriptions.list": lambda c: c.subscriptions.list(),  # type: ignore[dict-item]
     "subscriptions.get": lambda c: c.subscriptions.get("sub-1"),
 }
@@ -465,7 +465,7 @@ ID_METHODS: dict[str, IdMethod] = {
     ).delete_charge_schedule(i),
     "commands.run_many": lambda c, i: _first_outcome(c.commands.run_many("lock", [(i, UID)])),
     "vehicles.signals_many": lambda c, i: _first_outcome(c.vehicles.signals_many([(i, UID)])),
-    "webhooks.get": lambda c, i: c.webhooks.get(i),
+    "webhook_endpoints.get": lambda c, i: c.webhook_endpoints.get(i),
     "subscriptions.get": lambda c, i: c.subscriptions.get(i),
     "subscriptions.delete": lambda c, i: c.subscriptions.delete(i),
 }

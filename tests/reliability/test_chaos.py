@@ -198,9 +198,9 @@ def make_calls(fleet: list[FleetEntry], webhook_id: str) -> list[tuple[str, Op]]
         elif roll < 0.70:
             kind, op = "read", lambda c, u=uid: c.connections.list_page(user_id=u)
         elif roll < 0.75:
-            kind, op = "read", lambda c: c.webhooks.list_page(page_size=10)
+            kind, op = "read", lambda c: c.webhook_endpoints.list_page(page_size=10)
         elif roll < 0.80:
-            kind, op = "read", lambda c, w=webhook_id: c.webhooks.get(w)
+            kind, op = "read", lambda c, w=webhook_id: c.webhook_endpoints.get(w)
         else:
             kind = "command"
             which = rng.randrange(5)

@@ -194,8 +194,8 @@ async def test_no_secret_in_logs_reprs_errors_or_tracebacks(
                 ),
                 await client.commands.open_charge_port(c_vid, user_id=c_uid),
                 await client.commands.close_charge_port(c_vid, user_id=c_uid),
-                await client.webhooks.list(),
-                await client.webhooks.get(hook),
+                await client.webhook_endpoints.list(),
+                await client.webhook_endpoints.get(hook),
                 await client.subscriptions.list(),
                 await client.subscriptions.create(
                     webhook_id=hook, vehicle_id=reader.vehicle_id, user_id=reader.user_id

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import inspect
-from typing import get_args
+import re
+from collections.abc import Callable
+from typing import Any, get_args
 
 import pytest
 
+import smartcar_async.resources
 from smartcar_async import CommandName
 from smartcar_async.cli._app import build_parser
 from smartcar_async.cli._commands import COMMANDS as CLI_COMMANDS
@@ -39,11 +42,25 @@ def test_commands_and_handles_have_a_method_per_spec() -> None:
     assert _public_methods(VehicleHandle) - {"get", "signals", "signal"} == set(COMMAND_SPECS)
 
 
+def _keywords(method: Callable[..., Any]) -> set[str]:
+    """The names a method takes, with ``**x: Unpack[SomeTypedDict]`` spelled out."""
+    names = set()
+    for parameter in inspect.signature(method).parameters.values():
+        if parameter.kind is parameter.VAR_KEYWORD:
+            unpacked = re.fullmatch(r"Unpack\[(\w+)\]", str(parameter.annotation))
+            assert unpacked, f"untyped **{parameter.name} on {method.__qualname__}"
+            typed = getattr(smartcar_async.resources, unpacked[1])
+            names |= typed.__required_keys__ | typed.__optional_keys__
+        else:
+            names.add(parameter.name)
+    return names
+
+
 @pytest.mark.parametrize("spec", SPECS, ids=[s.name for s in SPECS])
 def test_methods_take_the_options_the_spec_declares(spec: CommandSpec) -> None:
     declared = {option.name for option in spec.options}
-    on_resource = set(inspect.signature(getattr(Commands, spec.name)).parameters)
-    on_handle = set(inspect.signature(getattr(VehicleHandle, spec.name)).parameters)
+    on_resource = _keywords(getattr(Commands, spec.name))
+    on_handle = _keywords(getattr(VehicleHandle, spec.name))
     assert on_resource - {"self", "vehicle_id", "user_id"} == declared
     assert on_handle - {"self"} == declared
 

@@ -14,8 +14,8 @@ from smartcar_async.resources import (
     Connections,
     SubscriptionFilters,
     Subscriptions,
+    WebhookEndpoints,
     WebhookFilters,
-    Webhooks,
 )
 from smartcar_async.resources._listing import Listing, Query
 from smartcar_async.resources.connections import CONNECTIONS
@@ -71,13 +71,15 @@ def test_a_declared_filter_reaches_the_query_string() -> None:
     assert listing.filter_names() == ("owner_id", "page_size")
 
 
-@pytest.mark.parametrize("resource", [Connections, Webhooks, Subscriptions])
+@pytest.mark.parametrize("resource", [Connections, WebhookEndpoints, Subscriptions])
 async def test_list_is_list_page_page_after_page(
-    resource: type[Connections | Webhooks | Subscriptions],
+    resource: type[Connections | WebhookEndpoints | Subscriptions],
     client: SmartcarClient,
     router: respx.MockRouter,
 ) -> None:
-    listing = {Connections: CONNECTIONS, Webhooks: WEBHOOKS, Subscriptions: SUBSCRIPTIONS}[resource]
+    listing = {Connections: CONNECTIONS, WebhookEndpoints: WEBHOOKS, Subscriptions: SUBSCRIPTIONS}[
+        resource
+    ]
     route = router.route(method="GET", path__regex=f"{listing.path}$").mock(
         return_value=httpx.Response(200, json={"data": [], "meta": {"pageNumber": 1}})
     )

@@ -1,8 +1,9 @@
-"""``client.webhooks`` and ``client.subscriptions`` against a respx-mocked Management API."""
+"""``client.webhook_endpoints`` and ``client.subscriptions`` against a mocked Management API."""
 
 from __future__ import annotations
 
 import datetime as dt
+import warnings
 from typing import Any
 
 import anyio
@@ -21,7 +22,7 @@ from resource_support import (
 )
 
 from smartcar_async import SmartcarClient, VehicleStateError
-from smartcar_async.resources import SignalRef, Subscription, Webhook
+from smartcar_async.resources import SignalRef, Subscription, Webhook, WebhookEndpoints
 
 pytestmark = pytest.mark.anyio
 
@@ -132,7 +133,7 @@ async def test_webhooks_list_sends_filters_to_the_management_host(
     with anyio.fail_after(5):
         hooks = [
             hook
-            async for hook in client.webhooks.list(
+            async for hook in client.webhook_endpoints.list(
                 name="fleet",
                 callback_uri="example.com",
                 is_enabled=True,
@@ -164,7 +165,7 @@ async def test_webhooks_list_without_filters(
         return_value=httpx.Response(200, json={"data": [], "meta": {"totalCount": 0}})
     )
     with anyio.fail_after(5):
-        page = await client.webhooks.list()
+        page = await client.webhook_endpoints.list()
     assert query_of(only_request(router)) == {"page[number]": "1"}
     assert page.total_count == 0
 
@@ -174,7 +175,7 @@ async def test_webhooks_list_validates_filters(
     client: SmartcarClient, router: respx.MockRouter, kwargs: dict[str, Any]
 ) -> None:
     with pytest.raises(ValueError):
-        client.webhooks.list(**kwargs)
+        client.webhook_endpoints.list(**kwargs)
     assert not router.calls
 
 
@@ -185,7 +186,7 @@ async def test_webhooks_get(
     body = {"data": webhook_json(1)} if wrapped else webhook_json(1)
     router.get(f"{MANAGEMENT_API}/webhooks/wh_1").mock(return_value=httpx.Response(200, json=body))
     with anyio.fail_after(5):
-        hook = await client.webhooks.get("wh_1")
+        hook = await client.webhook_endpoints.get("wh_1")
     request = only_request(router)
     assert request.method == "GET"
     assert request.url.path == "/v3/webhooks/wh_1"
@@ -202,8 +203,34 @@ async def test_webhook_triggers_given_as_codes_are_read(
         return_value=httpx.Response(200, json={"data": body})
     )
     with anyio.fail_after(5):
-        hook = await client.webhooks.get("wh_1")
+        hook = await client.webhook_endpoints.get("wh_1")
     assert hook.triggers == (SignalRef(code="closure-islocked"),)
+
+
+async def test_the_old_name_client_webhooks_still_works_and_warns_once_per_client(
+    client: SmartcarClient, router: respx.MockRouter
+) -> None:
+    router.get(f"{MANAGEMENT_API}/webhooks/wh_1").mock(
+        return_value=httpx.Response(200, json={"data": webhook_json(1)})
+    )
+    new_name = r"SmartcarClient\.webhooks is deprecated, use \.webhook_endpoints"
+    with pytest.warns(DeprecationWarning, match=new_name):
+        old = client.webhooks
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        again = client.webhooks  # the second read of the same client is silent
+    assert old is again is client.webhook_endpoints
+    with anyio.fail_after(5):
+        check_webhook(await old.get("wh_1"))
+    with pytest.warns(DeprecationWarning, match=new_name):
+        derived = client.with_options().webhooks
+    assert isinstance(derived, WebhookEndpoints)
+
+
+def test_the_old_class_name_still_imports_and_warns() -> None:
+    with pytest.warns(DeprecationWarning, match="use WebhookEndpoints"):
+        from smartcar_async.resources import Webhooks  # type: ignore[attr-defined]
+    assert Webhooks is WebhookEndpoints
 
 
 # -- subscriptions -------------------------------------------------------------------------

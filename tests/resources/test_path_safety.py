@@ -61,7 +61,7 @@ CALLS: dict[str, Call] = {
     "handle.delete_charge_schedule": lambda c, bad: c.vehicle(
         VEHICLE_ID, user_id=USER_ID
     ).delete_charge_schedule(bad),
-    "webhooks.get": lambda c, bad: c.webhooks.get(bad),
+    "webhook_endpoints.get": lambda c, bad: c.webhook_endpoints.get(bad),
     "subscriptions.get": lambda c, bad: c.subscriptions.get(bad),
     "subscriptions.delete": lambda c, bad: c.subscriptions.delete(bad),
 }
