@@ -14,6 +14,7 @@ The two scenarios of the performance issue, every client in its own process, aga
 | ``sdk-fanout`` | the same via ``client.fan_out(..., concurrency=C)``: the pool grows to C |
 | ``sdk-fanout-value`` | the same fan-out, each outcome keeping one value, not the `Signals` |
 | ``sdk-fanout-aiohttp`` | that on ``AiohttpTransport``, C connections: the documented settings |
+| ``sdk-http2`` | ``sdk-fanout-value`` with ``http2=True`` over TLS (`bench.h2server`) |
 | ``sdk-aiohttp`` | C tasks; ``transport=AiohttpTransport(limits=...)``, max(512, C) connections |
 | ``aiohttp`` | raw ``aiohttp`` (``limit=max(512, C)``) + ``json.loads``: the floor |
 | ``httpx`` | raw ``httpx.AsyncClient`` (max(512, C)) + ``.json()``; 500 in flight, 1,000 calls |
@@ -36,11 +37,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import gc
 import importlib.util
 import json
 import sys
 import tracemalloc
+from collections.abc import Iterator
 from typing import Any
 
 from bench import _harness as h
@@ -53,6 +56,7 @@ CLIENTS = (
     "sdk-fanout-value",
     "sdk-fanout-aiohttp",
     "sdk-aiohttp",
+    "sdk-http2",
     "aiohttp",
     "httpx",
     "official",
@@ -140,6 +144,17 @@ async def _memory(client: str, base: str, in_flight: int) -> dict[str, Any]:
 
 
 # ---------------------------------------------------------------------- the parent
+
+
+@contextlib.contextmanager
+def _h2_server(clients: list[str], latency_ms: int) -> Iterator[list[str]]:
+    """`bench.h2server` over TLS with the scenario's latency, if ``sdk-http2`` runs."""
+    if "sdk-http2" not in clients:
+        yield []
+        return
+    argv = ["-m", "bench.h2server", "--tls", "--latency-ms", str(latency_ms)]
+    with h.server_process(argv) as words:
+        yield words
 
 
 def _clients_for(scenario: str, clients: list[str]) -> list[str]:
@@ -313,12 +328,13 @@ def main(argv: list[str] | None = None) -> int:
     groups = []
     for scenario in [s for s in args.scenarios.split(",") if s]:
         in_flight, latency_ms, calls = plan[scenario]
-        with h.canned_server(latency_ms) as base:
+        with h.canned_server(latency_ms) as base, _h2_server(clients, latency_ms) as h2:
 
             def one(
                 client: str,
                 n: int = in_flight,
                 base: str = base,
+                h2: list[str] = h2,
                 calls: int = calls,
                 scenario: str = scenario,
             ) -> Any:
@@ -327,6 +343,9 @@ def main(argv: list[str] | None = None) -> int:
                 elif client == "official" and not args.quick:
                     calls = min(calls, OFFICIAL_CALLS.get(scenario, calls))
                 argv = ["--child", client, "--url", base, "--calls", str(calls)]
+                if client == "sdk-http2":
+                    host, port, ca = h2
+                    argv = [*argv[:2], "--url", f"https://{host}:{port}", "--ca", ca, *argv[4:]]
                 return h.run_child("reads", [*argv, "--concurrency", str(n)])
 
             samples = h.interleave(

@@ -99,8 +99,9 @@ class _HTTP11:
 class _HTTP2:
     """One HTTP/2 connection: answer each stream once its request has ended."""
 
-    def __init__(self, transport: asyncio.Transport, max_streams: int) -> None:
+    def __init__(self, transport: asyncio.Transport, max_streams: int, latency: float) -> None:
         self._transport = transport
+        self._latency = latency
         config = h2.config.H2Configuration(client_side=False, header_encoding=None)
         self._conn = h2.connection.H2Connection(config=config)
         self._conn.local_settings = h2.settings.Settings(
@@ -150,11 +151,30 @@ class _HTTP2:
             self._transport.write(out)
 
     def _respond(self, stream_id: int) -> None:
-        method, path = self._requests.pop(stream_id)
-        status, headers, body = _as_h2(response_for(method, path))
+        request = self._requests.pop(stream_id)
+        if self._latency > 0:
+            loop = asyncio.get_running_loop()
+            loop.call_later(self._latency, self._answer_late, stream_id, request)
+        else:
+            self._answer(stream_id, request)
+
+    def _answer(self, stream_id: int, request: tuple[bytes, bytes]) -> None:
+        status, headers, body = _as_h2(response_for(*request))
         self._conn.send_headers(stream_id, [(b":status", status), *headers])
         self._pending[stream_id] = memoryview(body)
         self._send_body(stream_id)
+
+    def _answer_late(self, stream_id: int, request: tuple[bytes, bytes]) -> None:
+        """`_answer` after the latency: outside ``data_received``, so it flushes itself."""
+        if self._transport.is_closing():
+            return
+        try:
+            self._answer(stream_id, request)
+        except h2.exceptions.StreamClosedError:
+            return  # the client reset the stream meanwhile
+        out = self._conn.data_to_send()
+        if out:
+            self._transport.write(out)
 
     def _send_body(self, stream_id: int) -> None:
         conn = self._conn
@@ -175,8 +195,9 @@ class _HTTP2:
 class _Connection(asyncio.Protocol):
     """Chooses HTTP/2 or HTTP/1.1 per connection (ALPN with TLS, the preface without)."""
 
-    def __init__(self, max_streams: int) -> None:
+    def __init__(self, max_streams: int, latency: float) -> None:
         self._max_streams = max_streams
+        self._latency = latency
         self._handler: _HTTP11 | _HTTP2 | None = None
         self._transport: asyncio.Transport | None = None
         self._early = b""
@@ -188,7 +209,9 @@ class _Connection(asyncio.Protocol):
         if tls is not None:  # asyncio calls this once the handshake is done
             alpn = tls.selected_alpn_protocol()
             self._handler = (
-                _HTTP2(transport, self._max_streams) if alpn == "h2" else _HTTP11(transport)
+                _HTTP2(transport, self._max_streams, self._latency)
+                if alpn == "h2"
+                else _HTTP11(transport)
             )
 
     def data_received(self, data: bytes) -> None:
@@ -199,7 +222,7 @@ class _Connection(asyncio.Protocol):
                 return  # not enough bytes yet to tell
             data, self._early = self._early, b""
             if data.startswith(_PREFACE):
-                self._handler = _HTTP2(self._transport, self._max_streams)
+                self._handler = _HTTP2(self._transport, self._max_streams, self._latency)
             else:
                 self._handler = _HTTP11(self._transport)
         self._handler.data_received(data)
@@ -226,14 +249,23 @@ async def serve(
     *,
     tls: bool = True,
     max_streams: int = 100,
+    latency: float = 0.0,
     ready: Any = None,
 ) -> None:
-    """Serve until cancelled; call ``ready(host, port, ca_path_or_dash)`` once listening."""
+    """Serve until cancelled; call ``ready(host, port, ca_path_or_dash)`` once listening.
+
+    ``latency``: seconds before each HTTP/2 answer (HTTP/1.1 answers at once).
+    """
     loop = asyncio.get_running_loop()
     ctx, ca_path = _tls_context() if tls else (None, "-")
     try:
         server = await loop.create_server(
-            lambda: _Connection(max_streams), host, port, ssl=ctx, backlog=4096, reuse_address=True
+            lambda: _Connection(max_streams, latency),
+            host,
+            port,
+            ssl=ctx,
+            backlog=4096,
+            reuse_address=True,
         )
         async with server:
             bound = server.sockets[0].getsockname()
@@ -255,6 +287,7 @@ def main(argv: list[str] | None = None) -> None:
     mode.add_argument("--tls", dest="tls", action="store_true", default=True)
     mode.add_argument("--cleartext", dest="tls", action="store_false")
     parser.add_argument("--max-streams", type=int, default=100)
+    parser.add_argument("--latency-ms", type=float, default=0.0, help="delay of HTTP/2 answers")
     args = parser.parse_args(argv)
 
     def ready(host: str, port: int, ca_path: str) -> None:
@@ -268,7 +301,12 @@ def main(argv: list[str] | None = None) -> None:
             loop.add_signal_handler(sig, task.cancel)
         with contextlib.suppress(asyncio.CancelledError):
             await serve(
-                args.host, args.port, tls=args.tls, max_streams=args.max_streams, ready=ready
+                args.host,
+                args.port,
+                tls=args.tls,
+                max_streams=args.max_streams,
+                latency=args.latency_ms / 1000,
+                ready=ready,
             )
 
     asyncio.run(run())

@@ -218,6 +218,13 @@ async def _run_sdk_fanout_aiohttp(
     )
 
 
+async def _run_sdk_http2(
+    base: str, ca: str | None, calls: int, concurrency: int, timer: h.Timer
+) -> tuple[list[float], int]:
+    # HTTP/2 as the option for a large fan-out: few connections, many streams each.
+    return await _run_sdk_fanout(base, ca, calls, concurrency, timer, keep="value", http2=True)
+
+
 async def _run_aiohttp(
     base: str, ca: str | None, calls: int, concurrency: int, timer: h.Timer
 ) -> tuple[list[float], int]:
@@ -321,6 +328,7 @@ def run_child(
             "sdk-fanout": _run_sdk_fanout,
             "sdk-fanout-value": _run_sdk_fanout_value,
             "sdk-fanout-aiohttp": _run_sdk_fanout_aiohttp,
+            "sdk-http2": _run_sdk_http2,
             "sdk-aiohttp": _run_sdk_aiohttp,
             "aiohttp": _run_aiohttp,
             "httpx": _run_httpx,
