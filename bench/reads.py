@@ -139,17 +139,21 @@ async def _run_sdk(
     return latencies, errors
 
 
-async def _run_sdk_aiohttp(
-    base: str, ca: str | None, calls: int, concurrency: int, timer: h.Timer
-) -> tuple[list[float], int]:
+def _aiohttp_transport(ca: str | None, concurrency: int) -> Any:
+    """The documented setting for a large fan-out: as many connections as calls in flight."""
     import httpx
 
     from smartcar_async.transports import AiohttpTransport
 
-    # The documented setting for a large fan-out: as many connections as calls in flight.
     size = _pool_for(concurrency)
     limits = httpx.Limits(max_connections=size, max_keepalive_connections=size)
-    transport = AiohttpTransport(limits=limits, verify=_ssl_context(ca) or True)
+    return AiohttpTransport(limits=limits, verify=_ssl_context(ca) or True)
+
+
+async def _run_sdk_aiohttp(
+    base: str, ca: str | None, calls: int, concurrency: int, timer: h.Timer
+) -> tuple[list[float], int]:
+    transport = _aiohttp_transport(ca, concurrency)
     return await _run_sdk(base, ca, calls, concurrency, timer, transport=transport)
 
 
@@ -204,15 +208,9 @@ async def _run_sdk_fanout_value(
 async def _run_sdk_fanout_aiohttp(
     base: str, ca: str | None, calls: int, concurrency: int, timer: h.Timer
 ) -> tuple[list[float], int]:
-    import httpx
-
-    from smartcar_async.transports import AiohttpTransport
-
     # The documented settings for the largest fan-outs on asyncio: the aiohttp transport
     # with a connection per call in flight, and outcomes that keep what the job needs.
-    size = _pool_for(concurrency)
-    limits = httpx.Limits(max_connections=size, max_keepalive_connections=size)
-    transport = AiohttpTransport(limits=limits, verify=_ssl_context(ca) or True)
+    transport = _aiohttp_transport(ca, concurrency)
     return await _run_sdk_fanout(
         base, ca, calls, concurrency, timer, keep="value", transport=transport
     )
