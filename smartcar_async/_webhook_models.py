@@ -21,7 +21,14 @@ import attrs
 
 from ._coerce import text_or_number, whole_number
 from ._error_types import SmartcarError, WebhookPayloadError
-from ._models import RAW, ToDict, parse_timestamp, vehicle_fields
+from ._models import (
+    RAW,
+    ToDict,
+    VehicleDescription,
+    own_fields_first,
+    parse_timestamp,
+    vehicle_fields,
+)
 from .signals import GROUPS, Signal, Signals, parse_signal
 
 _log = logging.getLogger("smartcar_async.webhooks")
@@ -86,9 +93,14 @@ class EventMeta(ToDict):
         return self.mode is not None and self.mode.upper() == "TEST"
 
 
-@attrs.frozen(kw_only=True)
-class EventVehicle(ToDict):
+@attrs.frozen(kw_only=True, field_transformer=own_fields_first)
+class EventVehicle(VehicleDescription):
     """The vehicle an event is about (``data.vehicle``).
+
+    Attributes:
+        id: the vehicle id, when the event names it there.
+        make / model / year: what it is; ``mode`` and ``powertrain_type`` when sent
+            (None otherwise).
 
     Examples:
         >>> event.vehicle.make, event.vehicle.year
@@ -96,10 +108,6 @@ class EventVehicle(ToDict):
     """
 
     id: str | None = None
-    make: str | None = None
-    model: str | None = None
-    year: int | None = None
-    raw: Mapping[str, Any] = RAW
 
 
 @attrs.frozen(kw_only=True)

@@ -258,8 +258,6 @@ def _included_vehicle(included: object) -> SignalsVehicle | None:
     return SignalsVehicle(
         id=text(resource.get("id")),
         **vehicle_fields(fields),
-        mode=text(fields.get("mode")),
-        powertrain_type=text(fields.get("powertrainType")),
         raw=resource,
     )
 

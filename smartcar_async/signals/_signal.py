@@ -13,7 +13,7 @@ from typing import Any, TypeAlias, cast
 
 import attrs
 
-from .._models import RAW, ToDict, to_jsonable
+from .._models import RAW, ToDict, VehicleDescription, own_fields_first, to_jsonable
 from ._bodies import SignalBody
 
 __all__ = ["Signal", "SignalError", "SignalValue", "Signals", "SignalsVehicle"]
@@ -94,9 +94,13 @@ class Signal(ToDict):
         return self.status == "SUCCESS"
 
 
-@attrs.frozen(kw_only=True)
-class SignalsVehicle(ToDict):
+@attrs.frozen(kw_only=True, field_transformer=own_fields_first)
+class SignalsVehicle(VehicleDescription):
     """The vehicle a ``/signals`` response is about (its ``included.vehicle``).
+
+    Attributes:
+        id: the vehicle id, when the response names it.
+        make / model / year / mode / powertrain_type: see `Vehicle`.
 
     Examples:
         >>> signals.vehicle
@@ -104,12 +108,6 @@ class SignalsVehicle(ToDict):
     """
 
     id: str | None = None
-    make: str | None = None
-    model: str | None = None
-    year: int | None = None
-    mode: str | None = None
-    powertrain_type: str | None = None
-    raw: Mapping[str, Any] = RAW
 
 
 def _given(entry: object) -> Signal:
