@@ -56,14 +56,11 @@ def _flat(resource: Mapping[str, Any]) -> dict[str, Any]:
 
 @attrs.frozen(kw_only=True)
 class VehicleInfo(VehicleDescription):
-    """The vehicle a connection or subscription is about.
+    """The vehicle a connection or subscription is about (its id is on the resource).
 
     Attributes:
-        make: e.g. ``"TESLA"``.
-        model: e.g. ``"Model 3"``.
-        year: model year.
-        mode: ``"live"`` or ``"simulated"`` (kept as given).
-        powertrain_type: ``"BEV"``, ``"ICE"``, ``"PHEV"``... (kept as given).
+        make / model / year / mode / powertrain_type: as on `Vehicle` (``"TESLA"``,
+            ``"Model 3"``, ``2023``, ``"live"``, ``"BEV"``); None when left out.
     """
 
 
