@@ -199,64 +199,17 @@ class VerifyEvent(_EventFlags):
 
 
 @attrs.frozen(kw_only=True)
-class VehicleStateEvent(_EventFlags):
-    """A VEHICLE_STATE delivery: every subscribed signal, and what triggered it.
+class _VehicleEvent(_EventFlags):
+    """What every event about a vehicle carries (VEHICLE_STATE, VEHICLE_ERROR, and the
+    event types this SDK does not know yet).
 
     Attributes:
         event_id: stable across retries of this event: the key to de-duplicate on.
+        event_type: ``eventType`` as sent.
         vehicle_id: top-level ``vehicleId``, else ``data.vehicle.id``.
         user_id: ``data.user.id``.
-        vehicle: make, model and year, when sent.
-        triggers: why it was sent (`Trigger`).
-        signals: every signal in the payload, by code (`smartcar_async.signals.Signals`).
+        vehicle: make, model and year, when sent (`EventVehicle`).
         meta: delivery details (`EventMeta`).
-
-    Examples:
-        >>> soc = event.signals.get("tractionbattery-stateofcharge")
-    """
-
-    event_id: str | None = None
-    event_type: str = "VEHICLE_STATE"
-    vehicle_id: str | None = None
-    user_id: str | None = None
-    vehicle: EventVehicle | None = None
-    triggers: tuple[Trigger, ...] = ()
-    signals: Signals
-    meta: EventMeta = attrs.field(factory=EventMeta)
-    raw: Mapping[str, Any] = RAW
-
-    @property
-    def is_first_delivery(self) -> bool:
-        """True for the full snapshot sent on (re)subscription or re-enabling."""
-        return any(t.type == "FIRST_DELIVERY" for t in self.triggers)
-
-
-@attrs.frozen(kw_only=True)
-class VehicleErrorEvent(_EventFlags):
-    """A VEHICLE_ERROR delivery: problems reading the vehicle, or their resolution.
-
-    Examples:
-        >>> for error in event.errors:
-        ...     print(error.type, error.code, error.state, error.resolution)
-    """
-
-    event_id: str | None = None
-    event_type: str = "VEHICLE_ERROR"
-    vehicle_id: str | None = None
-    user_id: str | None = None
-    vehicle: EventVehicle | None = None
-    errors: tuple[VehicleError, ...] = ()
-    meta: EventMeta = attrs.field(factory=EventMeta)
-    raw: Mapping[str, Any] = RAW
-
-
-@attrs.frozen(kw_only=True)
-class UnknownEvent(_EventFlags):
-    """An event whose ``eventType`` this SDK version does not know (kept, never an error).
-
-    Examples:
-        >>> if isinstance(event, UnknownEvent):
-        ...     log.info("new smartcar event %s", event.event_type)
     """
 
     event_id: str | None = None
@@ -266,6 +219,61 @@ class UnknownEvent(_EventFlags):
     vehicle: EventVehicle | None = None
     meta: EventMeta = attrs.field(factory=EventMeta)
     raw: Mapping[str, Any] = RAW
+
+
+@attrs.frozen(kw_only=True)
+class VehicleStateEvent(_VehicleEvent):
+    """A VEHICLE_STATE delivery: every subscribed signal, and what triggered it.
+
+    Attributes:
+        event_id / vehicle_id / user_id / vehicle / meta: as on every vehicle event:
+            ``event_id`` is the key to de-duplicate on; ``vehicle_id`` is the top-level
+            ``vehicleId``, else ``data.vehicle.id``; ``user_id`` is ``data.user.id``.
+        triggers: why it was sent (`Trigger`).
+        signals: every signal in the payload, by code (`smartcar_async.signals.Signals`).
+
+    Examples:
+        >>> soc = event.signals.get("tractionbattery-stateofcharge")
+    """
+
+    event_type: str = "VEHICLE_STATE"
+    triggers: tuple[Trigger, ...] = ()
+    signals: Signals
+
+    @property
+    def is_first_delivery(self) -> bool:
+        """True for the full snapshot sent on (re)subscription or re-enabling."""
+        return any(t.type == "FIRST_DELIVERY" for t in self.triggers)
+
+
+@attrs.frozen(kw_only=True)
+class VehicleErrorEvent(_VehicleEvent):
+    """A VEHICLE_ERROR delivery: problems reading the vehicle, or their resolution.
+
+    Attributes:
+        errors: each problem, or its resolution (`VehicleError`); the other fields are
+            those of `VehicleStateEvent`.
+
+    Examples:
+        >>> for error in event.errors:
+        ...     print(error.type, error.code, error.state, error.resolution)
+    """
+
+    event_type: str = "VEHICLE_ERROR"
+    errors: tuple[VehicleError, ...] = ()
+
+
+@attrs.frozen(kw_only=True)
+class UnknownEvent(_VehicleEvent):
+    """An event whose ``eventType`` this SDK version does not know (kept, never an error).
+
+    It has the fields of every vehicle event (``event_type``, ``vehicle_id``,
+    ``user_id``, ``vehicle``, ``meta``, ``raw``), as far as the payload gives them.
+
+    Examples:
+        >>> if isinstance(event, UnknownEvent):
+        ...     log.info("new smartcar event %s", event.event_type)
+    """
 
 
 #: Every event `parse_event` returns.
