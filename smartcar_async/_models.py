@@ -36,6 +36,7 @@ from ._error_types import APIResponseError
 
 __all__ = [
     "RAW",
+    "ErrorObject",
     "ToDict",
     "VehicleDescription",
     "converter",
@@ -227,6 +228,26 @@ def vehicle_fields(fields: Mapping[str, Any]) -> dict[str, Any]:
         "mode": text(fields.get("mode")),
         "powertrain_type": text(fields.get("powertrainType")),
     }
+
+
+@attrs.frozen(kw_only=True)
+class ErrorObject(ToDict):
+    """Smartcar's error object where data carries one: a signal's ``status.error`` and
+    each entry of a VEHICLE_ERROR event. The base of
+    `smartcar_async.signals.SignalError` and the webhook `VehicleError`.
+
+    Attributes:
+        type: e.g. ``COMPATIBILITY``, ``PERMISSION``, ``VEHICLE_STATE``.
+        code: e.g. ``VEHICLE_NOT_CAPABLE``, ``ASLEEP``; may be None.
+        description: the API's explanation (``description``, else ``detail``), if any.
+        resolution: what to do (``RETRY_LATER``, ``REAUTHENTICATE``...), if any.
+    """
+
+    type: str | None = None
+    code: str | None = None
+    description: str | None = None
+    resolution: str | None = None
+    raw: Mapping[str, Any] = RAW
 
 
 def related_id(resource: Mapping[str, Any], name: str) -> str | None:

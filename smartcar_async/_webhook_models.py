@@ -23,6 +23,7 @@ from ._coerce import text_or_number, whole_number
 from ._error_types import SmartcarError, WebhookPayloadError
 from ._models import (
     RAW,
+    ErrorObject,
     ToDict,
     VehicleDescription,
     own_fields_first,
@@ -30,6 +31,7 @@ from ._models import (
     vehicle_fields,
 )
 from .signals import GROUPS, Signal, Signals, parse_signal
+from .signals._parse import error_object_fields
 
 _log = logging.getLogger("smartcar_async.webhooks")
 
@@ -137,7 +139,7 @@ class Trigger(ToDict):
 
 
 @attrs.frozen(kw_only=True)
-class VehicleError(ToDict):
+class VehicleError(ErrorObject):
     """One entry of a VEHICLE_ERROR's ``errors``.
 
     Attributes:
@@ -157,15 +159,10 @@ class VehicleError(ToDict):
         ('ERROR', ('tractionbattery-stateofcharge',))
     """
 
-    type: str | None = None
-    code: str | None = None
     state: str | None = None
-    description: str | None = None
     suggested_user_message: str | None = None
     doc_url: str | None = None
-    resolution: str | None = None
     signals: tuple[str, ...] = ()
-    raw: Mapping[str, Any] = RAW
 
     @property
     def is_resolved(self) -> bool:
@@ -450,18 +447,12 @@ def _error_signal(item: object) -> str | None:
 def _parse_error(item: object) -> VehicleError | None:
     if not isinstance(item, Mapping):
         return None
-    resolution = item.get("resolution")
     signals = (_error_signal(s) for s in _items(item.get("signals")))
     return VehicleError(
-        type=text_or_number(item.get("type")),
-        code=text_or_number(item.get("code")),
+        **error_object_fields(item),
         state=text_or_number(item.get("state")),
-        description=text_or_number(item.get("description")) or text_or_number(item.get("detail")),
         suggested_user_message=text_or_number(item.get("suggestedUserMessage")),
         doc_url=text_or_number(item.get("docURL")) or text_or_number(item.get("docUrl")),
-        resolution=text_or_number(resolution.get("type"))
-        if isinstance(resolution, Mapping)
-        else text_or_number(resolution),
         signals=tuple(s for s in signals if s is not None),
         raw=item,
     )

@@ -13,7 +13,14 @@ from typing import Any, TypeAlias, cast
 
 import attrs
 
-from .._models import RAW, ToDict, VehicleDescription, own_fields_first, to_jsonable
+from .._models import (
+    RAW,
+    ErrorObject,
+    ToDict,
+    VehicleDescription,
+    own_fields_first,
+    to_jsonable,
+)
 from ._bodies import SignalBody
 
 __all__ = ["Signal", "SignalError", "SignalValue", "Signals", "SignalsVehicle"]
@@ -24,7 +31,7 @@ SignalValue: TypeAlias = "bool | int | float | str | None"
 
 
 @attrs.frozen(kw_only=True)
-class SignalError(ToDict):
+class SignalError(ErrorObject):
     """Why a signal could not be read (``status.error`` of a signal).
 
     Attributes:
@@ -37,12 +44,6 @@ class SignalError(ToDict):
         >>> signal.error
         SignalError(type='COMPATIBILITY', code='VEHICLE_NOT_CAPABLE', ...)
     """
-
-    type: str | None = None
-    code: str | None = None
-    description: str | None = None
-    resolution: str | None = None
-    raw: Mapping[str, Any] = RAW
 
 
 @attrs.frozen(kw_only=True)
