@@ -81,15 +81,21 @@ def _int_at_least(minimum: int) -> Callable[[str], int]:
     return parse
 
 
+def _number(text: str, accept: Callable[[float], bool], requirement: str) -> float:
+    """``text`` as a finite number that ``accept`` takes, else a usage error that says
+    the ``requirement``."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not (math.isfinite(value) and accept(value)):
+        raise argparse.ArgumentTypeError(f"{requirement}, got {text}")
+    return value
+
+
 def _number_within(low: float, high: float) -> Callable[[str], float]:
     def parse(text: str) -> float:
-        try:
-            value = float(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-        if not math.isfinite(value) or not low <= value <= high:
-            raise argparse.ArgumentTypeError(f"must be from {low:g} to {high:g}, got {text}")
-        return value
+        return _number(text, lambda v: low <= v <= high, f"must be from {low:g} to {high:g}")
 
     parse.__name__ = "number"
     return parse
@@ -103,23 +109,11 @@ def _port(text: str) -> int:
 
 
 def _not_negative(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not math.isfinite(value) or value < 0:
-        raise argparse.ArgumentTypeError(f"must be a number of at least 0, got {text}")
-    return value
+    return _number(text, lambda v: v >= 0, "must be a number of at least 0")
 
 
 def _positive(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not math.isfinite(value) or value <= 0:
-        raise argparse.ArgumentTypeError(f"must be a number above 0, got {text}")
-    return value
+    return _number(text, lambda v: v > 0, "must be a number above 0")
 
 
 def _cli_type(from_text: Callable[[str], object], label: str) -> Callable[[str], object]:
@@ -155,6 +149,27 @@ def _add_command_options(parser: argparse.ArgumentParser, spec: CommandSpec) -> 
 # -- the parser ---------------------------------------------------------------------------------
 
 
+# The credential options: flag, metavar, the environment variable it defaults to, and a
+# note for the help.
+_CREDENTIAL_OPTIONS: tuple[tuple[str, str, str, str], ...] = (
+    ("--client-id", "ID", ENV_CLIENT_ID, ""),
+    (
+        "--client-secret",
+        "SECRET",
+        ENV_CLIENT_SECRET,
+        " (prefer the variable: arguments show in ps)",
+    ),
+    ("--token-url", "URL", ENV_TOKEN_URL, ""),
+    ("--vehicle-api-url", "URL", ENV_VEHICLE_API_URL, ""),
+    ("--management-api-url", "URL", ENV_MANAGEMENT_API_URL, ""),
+)
+# The output switches every command takes, and their help.
+_SWITCHES: tuple[tuple[str, str], ...] = (
+    ("--json", "print the result as JSON on stdout (and nothing else there)"),
+    ("--debug", "SDK debug logging, and tracebacks on errors"),
+)
+
+
 def _add_global_options(
     parser: argparse.ArgumentParser, *, top: bool, credentials: bool = True
 ) -> None:
@@ -173,51 +188,12 @@ def _add_global_options(
         return text if top else argparse.SUPPRESS
 
     group = parser.add_argument_group("global options") if top else parser
-    if credentials:
+    for flag, metavar, variable, note in _CREDENTIAL_OPTIONS if credentials else ():
         group.add_argument(
-            "--client-id",
-            metavar="ID",
-            default=default(None),
-            help=shown(f"default: ${ENV_CLIENT_ID}"),
+            flag, metavar=metavar, default=default(None), help=shown(f"default: ${variable}{note}")
         )
-        group.add_argument(
-            "--client-secret",
-            metavar="SECRET",
-            default=default(None),
-            help=shown(
-                f"default: ${ENV_CLIENT_SECRET} (prefer the variable: arguments show in ps)"
-            ),
-        )
-        group.add_argument(
-            "--token-url",
-            metavar="URL",
-            default=default(None),
-            help=shown(f"default: ${ENV_TOKEN_URL}"),
-        )
-        group.add_argument(
-            "--vehicle-api-url",
-            metavar="URL",
-            default=default(None),
-            help=shown(f"default: ${ENV_VEHICLE_API_URL}"),
-        )
-        group.add_argument(
-            "--management-api-url",
-            metavar="URL",
-            default=default(None),
-            help=shown(f"default: ${ENV_MANAGEMENT_API_URL}"),
-        )
-    group.add_argument(
-        "--json",
-        action="store_true",
-        default=default(False),
-        help=shown("print the result as JSON on stdout (and nothing else there)"),
-    )
-    group.add_argument(
-        "--debug",
-        action="store_true",
-        default=default(False),
-        help=shown("SDK debug logging, and tracebacks on errors"),
-    )
+    for flag, text in _SWITCHES:
+        group.add_argument(flag, action="store_true", default=default(False), help=shown(text))
 
 
 class _LineFormatter(argparse.HelpFormatter):

@@ -29,7 +29,7 @@ from ._emulator import (
     FleetEntry,
     SmartcarEmulator,
 )
-from ._faults import Fault, FaultRule, FaultSet, RateLimits
+from ._faults import Fault, FaultPlacement, FaultRule, FaultSet, RateLimits
 from ._stats import CommandRecord, EmulatorStats
 from ._transport import EmulatorTransport
 from ._webhooks import Delivery, DeliveryAttempt, EmulatedEvent
@@ -49,6 +49,7 @@ __all__ = [
     "EmulatorStats",
     "EmulatorTransport",
     "Fault",
+    "FaultPlacement",
     "FaultRule",
     "FaultSet",
     "FleetEntry",

@@ -112,6 +112,17 @@ class ConsentRecord:
     location: str | None
 
 
+@attrs.frozen
+class _Visit:
+    """One Connect visit being answered: its flow and query, where the owner is sent
+    back to (None: Smartcar's own page), and what the owner does."""
+
+    flow: Literal["authorize", "reauthenticate"]
+    query: Mapping[str, str]
+    redirect_uri: str | None
+    consent: Consent
+
+
 class _Refused(Exception):
     """A parameter Connect refuses on its own error page (no redirect)."""
 
@@ -199,13 +210,11 @@ class ConnectFlow:
         country = query.get("country")
         if country is not None and not (len(country) == 2 and country.isalpha()):
             raise _Refused("country")
-        consent = self.planned.popleft() if self.planned else Consent()
-        if consent.outcome != "approve":
-            return self._error(consent, "authorize", query, redirect_uri)
-        user_id, vehicle_ids = self._connect_vehicles(consent, query, mode)
-        return self._finish(
-            consent, "authorize", query, redirect_uri, {"user_id": user_id}, user_id, vehicle_ids
-        )
+        visit = self._visit("authorize", query, redirect_uri)
+        if visit.consent.outcome != "approve":
+            return self._error(visit)
+        user_id, vehicle_ids = self._connect_vehicles(visit.consent, query, mode)
+        return self._finish(visit, {"user_id": user_id}, user_id, vehicle_ids)
 
     def _reauthenticate(self, query: Mapping[str, str]) -> EmuResponse:
         self._check_client(query)
@@ -217,9 +226,9 @@ class ConnectFlow:
         connections = self._state.by_vehicle.get(vehicle_id)
         if not connections:
             raise _Refused("vehicle_id")
-        consent = self.planned.popleft() if self.planned else Consent()
-        if consent.outcome != "approve":
-            return self._error(consent, "reauthenticate", query, redirect_uri)
+        visit = self._visit("reauthenticate", query, redirect_uri)
+        if visit.consent.outcome != "approve":
+            return self._error(visit)
         user_ids = sorted({self._state.connections[c].user_id for c in connections})
         external_id = _external_id(query)
         params = {"vehicle_id": vehicle_id}
@@ -228,11 +237,19 @@ class ConnectFlow:
                 self._state.users[user_id].external_id = external_id
         if external_id is not None:
             params["external_id"] = external_id
-        return self._finish(
-            consent, "reauthenticate", query, redirect_uri, params, user_ids[0], (vehicle_id,)
-        )
+        return self._finish(visit, params, user_ids[0], (vehicle_id,))
 
     # -- consent ----------------------------------------------------------------------
+
+    def _visit(
+        self,
+        flow: Literal["authorize", "reauthenticate"],
+        query: Mapping[str, str],
+        redirect_uri: str | None,
+    ) -> _Visit:
+        """The visit, with the next planned `Consent` (default: approve)."""
+        consent = self.planned.popleft() if self.planned else Consent()
+        return _Visit(flow, query, redirect_uri, consent)
 
     def _connect_vehicles(
         self, consent: Consent, query: Mapping[str, str], mode: str
@@ -277,13 +294,8 @@ class ConnectFlow:
         brand, model, powertrain, first, last, _ = rng.choice(models)
         return brand, model, powertrain, rng.randint(first, last)
 
-    def _error(
-        self,
-        consent: Consent,
-        flow: Literal["authorize", "reauthenticate"],
-        query: Mapping[str, str],
-        redirect_uri: str | None,
-    ) -> EmuResponse:
+    def _error(self, visit: _Visit) -> EmuResponse:
+        consent, query = visit.consent, visit.query
         code = consent.outcome
         params = {"error": code, "error_description": _DESCRIPTIONS[code]}
         if code == "vehicle_incompatible":
@@ -292,19 +304,17 @@ class ConnectFlow:
             params.update(make=make, model=model, year=str(year), vin=vin)
         elif code == "configuration_error":
             params.update(status_code="400", error_message="This VIN belongs to a test vehicle.")
-        return self._finish(consent, flow, query, redirect_uri, params)
+        return self._finish(visit, params)
 
     def _finish(
         self,
-        consent: Consent,
-        flow: Literal["authorize", "reauthenticate"],
-        query: Mapping[str, str],
-        redirect_uri: str | None,
+        visit: _Visit,
         params: dict[str, str],
         user_id: str | None = None,
         vehicle_ids: Sequence[str] = (),
     ) -> EmuResponse:
         """Send the owner back (``state`` last, as Connect does) and record the visit."""
+        consent, query, redirect_uri = visit.consent, visit.query, visit.redirect_uri
         state = query.get("state")
         if state is not None:
             params["state"] = state
@@ -316,7 +326,7 @@ class ConnectFlow:
         location = dict(response.headers).get("location")
         self.records.append(
             ConsentRecord(
-                flow,
+                visit.flow,
                 consent.outcome,
                 user_id,
                 tuple(vehicle_ids),

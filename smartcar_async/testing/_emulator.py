@@ -7,7 +7,7 @@ import random
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import httpx
 
@@ -25,7 +25,7 @@ from ._connect import (
 )
 from ._core import EmulatorCore
 from ._emulator_webhooks import WebhookControls
-from ._faults import Fault, FaultRule, FaultSet, RateLimiter, RateLimits
+from ._faults import Fault, FaultPlacement, FaultRule, FaultSet, RateLimiter, RateLimits
 from ._fleet import FleetEntry, build_fleet, make_vin, permissions_for
 from ._signal_values import catalogue_codes, generate_signals
 from ._state import (
@@ -39,6 +39,9 @@ from ._state import (
 from ._stats import CommandRecord, EmulatorStats
 from ._transport import EmulatorTransport, call_with_httpx
 from ._webhooks import WebhookShape
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
 
 __all__ = ["FleetEntry", "SmartcarEmulator"]
 
@@ -505,7 +508,7 @@ class SmartcarEmulator(WebhookControls):
             if permissions is not None
             else permissions_for(vehicle.powertrain_type)
         )
-        connection = Connection(core.ids.uuid(), user_id, vehicle_id, granted, core.wall())
+        connection = Connection(core.ids.uuid(), core.wall(), user_id, vehicle_id, granted)
         core.state.add_connection(connection)
         return connection.id
 
@@ -630,30 +633,17 @@ class SmartcarEmulator(WebhookControls):
 
     # -- faults ---------------------------------------------------------------------------
 
-    def add_fault(
-        self,
-        fault: Fault,
-        *,
-        route: str | None = None,
-        vehicle_id: str | None = None,
-        probability: float = 1.0,
-        times: int | None = None,
-        skip: int = 0,
-    ) -> FaultRule:
+    def add_fault(self, fault: Fault, **placement: Unpack[FaultPlacement]) -> FaultRule:
         """Inject ``fault`` where ``route`` (a glob over route names) matches.
+
+        The keywords are `FaultPlacement`'s (``route``, ``vehicle_id``,
+        ``probability``, ``times``, ``skip``), described under `FaultRule`.
 
         Examples:
             >>> emulator.add_fault(Fault.status(503), route="GET /vehicles/{id}/signals", times=1)
             >>> emulator.add_fault(Fault.latency(2.0), probability=0.1)
         """
-        return self._core.faults.add(
-            fault,
-            route=route,
-            vehicle_id=vehicle_id,
-            probability=probability,
-            times=times,
-            skip=skip,
-        )
+        return self._core.faults.add(fault, **placement)
 
     # -- misc -----------------------------------------------------------------------------
 

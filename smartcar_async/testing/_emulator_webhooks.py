@@ -102,6 +102,19 @@ class WebhookControls:
             raise KeyError(f"no webhook {webhook_id!r}")
         return webhook
 
+    def _subject(
+        self, vehicle_id: str, webhook_id: str | None, shape: WebhookShape | None, mode: str
+    ) -> _webhooks.EventSubject:
+        """What an event about ``vehicle_id`` is about (webhook: the first subscribed)."""
+        webhook = self._webhook(webhook_id, vehicle_id)
+        return _webhooks.EventSubject(
+            webhook,
+            self._vehicle(vehicle_id),
+            self._event_user(webhook, vehicle_id),
+            shape or self.webhook_shape,
+            mode,
+        )
+
     def _event_user(self, webhook: Webhook, vehicle_id: str) -> str:
         state = self._core.state
         subscription_id = state.subscription_index.get((webhook.id, vehicle_id))
@@ -130,16 +143,8 @@ class WebhookControls:
             shape: ``"documented"`` or ``"observed"`` (default: the emulator's).
             mode: ``LIVE``, or ``TEST`` like a dashboard test delivery.
         """
-        webhook = self._webhook(webhook_id, vehicle_id)
-        return _webhooks.vehicle_state_event(
-            self._core,
-            webhook,
-            self._vehicle(vehicle_id),
-            self._event_user(webhook, vehicle_id),
-            triggers,
-            shape or self.webhook_shape,
-            mode,
-        )
+        subject = self._subject(vehicle_id, webhook_id, shape, mode)
+        return _webhooks.vehicle_state_event(self._core, subject, triggers)
 
     def vehicle_error_event(
         self,
@@ -154,18 +159,13 @@ class WebhookControls:
         mode: Literal["LIVE", "TEST"] = "LIVE",
     ) -> EmulatedEvent:
         """Build a VEHICLE_ERROR event (``state="RESOLVED"`` when the condition clears)."""
-        webhook = self._webhook(webhook_id, vehicle_id)
         return _webhooks.vehicle_error_event(
             self._core,
-            webhook,
-            self._vehicle(vehicle_id),
-            self._event_user(webhook, vehicle_id),
+            self._subject(vehicle_id, webhook_id, shape, mode),
             error_type=error_type,
             error_code=error_code,
             state=state,
             signals=signals,
-            shape=shape or self.webhook_shape,
-            mode=mode,
         )
 
     def verify_event(self, webhook_id: str, challenge: str | None = None) -> EmulatedEvent:

@@ -12,16 +12,37 @@ import math
 import random
 import re
 from collections.abc import Iterator
-from typing import Literal
+from typing import TYPE_CHECKING, Literal, TypedDict
 
 import attrs
 
-__all__ = ["Fault", "FaultKind", "FaultRule", "FaultSet", "RateLimiter", "RateLimits"]
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+__all__ = [
+    "Fault",
+    "FaultKind",
+    "FaultPlacement",
+    "FaultRule",
+    "FaultSet",
+    "RateLimiter",
+    "RateLimits",
+]
 
 FaultKind = Literal["status", "rate_limit", "latency", "malformed_json", "drop", "revoke_tokens"]
 
 # Kinds that decide the answer; the others (latency, revocation) only add to it.
 TERMINAL: frozenset[str] = frozenset({"status", "rate_limit", "malformed_json", "drop"})
+
+
+class _StatusFields(TypedDict, total=False):
+    """The `Fault` fields `Fault.status` takes under their own names."""
+
+    detail: str | None
+    retry_after: float | None
+    body: bytes | None
+    content_type: str
+    after_processing: bool
 
 
 @attrs.frozen(kw_only=True)
@@ -56,30 +77,18 @@ class Fault:
         *,
         type: str | None = None,
         code: str | None = None,
-        detail: str | None = None,
-        retry_after: float | None = None,
-        body: bytes | None = None,
-        content_type: str = "application/json",
-        after_processing: bool = False,
+        **fields: Unpack[_StatusFields],
     ) -> Fault:
         """Answer ``status`` with a v3 error body (or exactly ``body`` when given).
 
         ``type``/``code`` default to the ones the status usually carries (500 ->
         ``SERVER``/``INTERNAL``, 502 -> ``UPSTREAM``/``UNKNOWN_ISSUE``...). On the token
-        route the body is OAuth-shaped instead. ``body`` lets a test send anything, e.g.
-        a ``200`` whose body is ``{"type":"VEHICLE_STATE","code":"UNREACHABLE"}``.
+        route the body is OAuth-shaped instead. The other keywords (``detail``,
+        ``retry_after``, ``body``, ``content_type``, ``after_processing``) set the
+        fields of the same names. ``body`` lets a test send anything, e.g. a ``200``
+        whose body is ``{"type":"VEHICLE_STATE","code":"UNREACHABLE"}``.
         """
-        return cls(
-            kind="status",
-            status_code=status,
-            error_type=type,
-            error_code=code,
-            detail=detail,
-            retry_after=retry_after,
-            body=body,
-            content_type=content_type,
-            after_processing=after_processing,
-        )
+        return cls(kind="status", status_code=status, error_type=type, error_code=code, **fields)
 
     @classmethod
     def rate_limit(
@@ -118,6 +127,41 @@ class Fault:
         return cls(kind="revoke_tokens")
 
 
+class FaultPlacement(TypedDict, total=False):
+    """Where and how often a fault fires: the keywords of `SmartcarEmulator.add_fault`
+    and `FaultSet.add`, declared once. Each is described under `FaultRule`.
+
+    Examples:
+        >>> twice: FaultPlacement = {"route": "GET /vehicles/{id}/signals", "times": 2}
+        >>> emulator.add_fault(Fault.status(503), **twice)
+    """
+
+    route: str | None
+    vehicle_id: str | None
+    probability: float
+    times: int | None
+    skip: int
+
+
+def _route_pattern(rule: FaultRule) -> re.Pattern[str] | None:
+    """The compiled glob of ``rule.route`` (a route without a method means any method)."""
+    route = rule.route
+    if route is None:
+        return None
+    glob = route if " " in route or route.startswith("*") else f"* {route}"
+    return re.compile(fnmatch.translate(glob))
+
+
+def _check_probability(_rule: FaultRule, _field: object, probability: float) -> None:
+    if not 0.0 <= probability <= 1.0:
+        raise ValueError("probability must be within [0, 1]")
+
+
+def _check_times(_rule: FaultRule, _field: object, times: int | None) -> None:
+    if times is not None and times < 0:
+        raise ValueError("times must be >= 0")
+
+
 @attrs.define(eq=False)
 class FaultRule:
     """A `Fault` bound to where and how often it fires.
@@ -137,13 +181,15 @@ class FaultRule:
     fault: Fault
     route: str | None = None
     vehicle_id: str | None = None
-    probability: float = 1.0
-    times: int | None = None
+    probability: float = attrs.field(default=1.0, validator=_check_probability)
+    times: int | None = attrs.field(default=None, validator=_check_times)
     skip: int = 0
-    seen: int = 0
-    fired: int = 0
-    _pattern: re.Pattern[str] | None = attrs.field(default=None, repr=False)
-    _owner: FaultSet | None = attrs.field(default=None, repr=False)
+    seen: int = attrs.field(init=False, default=0)
+    fired: int = attrs.field(init=False, default=0)
+    _owner: FaultSet | None = attrs.field(default=None, repr=False, kw_only=True)
+    _pattern: re.Pattern[str] | None = attrs.field(
+        init=False, default=attrs.Factory(_route_pattern, takes_self=True), repr=False
+    )
 
     def matches(self, route: str, vehicle_id: str | None) -> bool:
         if self._pattern is not None and self._pattern.match(route) is None:
@@ -167,34 +213,18 @@ class FaultSet:
         self._rng = rng
         self._rules: list[FaultRule] = []
 
-    def add(
-        self,
-        fault: Fault,
-        *,
-        route: str | None = None,
-        vehicle_id: str | None = None,
-        probability: float = 1.0,
-        times: int | None = None,
-        skip: int = 0,
-    ) -> FaultRule:
+    def add(self, fault: Fault, **placement: Unpack[FaultPlacement]) -> FaultRule:
         """Add a rule; see `FaultRule` for the parameters.
+
+        Raises:
+            ValueError: ``probability`` is outside [0, 1], or ``times`` is negative.
 
         Examples:
             >>> rule = emulator.faults.add(Fault.status(500), route="/connections", times=1)
             >>> rule.fired
             0
         """
-        if not 0.0 <= probability <= 1.0:
-            raise ValueError("probability must be within [0, 1]")
-        if times is not None and times < 0:
-            raise ValueError("times must be >= 0")
-        pattern = None
-        if route is not None:
-            glob = route if " " in route or route.startswith("*") else f"* {route}"
-            pattern = re.compile(fnmatch.translate(glob))
-        rule = FaultRule(
-            fault, route, vehicle_id, probability, times, skip, pattern=pattern, owner=self
-        )
+        rule = FaultRule(fault, **placement, owner=self)
         self._rules.append(rule)
         return rule
 

@@ -205,5 +205,5 @@ def build_fleet(
         )
         state.add_vehicle(vehicle)
         state.add_connection(
-            Connection(ids.uuid(), user.id, vehicle.id, permissions_for(powertrain), created_at)
+            Connection(ids.uuid(), created_at, user.id, vehicle.id, permissions_for(powertrain))
         )

@@ -11,6 +11,8 @@ import json
 from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any, TypeVar
 
+import attrs
+
 __all__ = [
     "ApiError",
     "BodyStream",
@@ -38,6 +40,7 @@ def dumps(obj: Any) -> bytes:
     return json.dumps(obj, separators=(",", ":")).encode()
 
 
+@attrs.define(eq=False)
 class EmuRequest:
     """One request as the emulator sees it.
 
@@ -45,23 +48,12 @@ class EmuRequest:
     stays inside that id; ``headers`` answers ``get`` with lowercase names.
     """
 
-    __slots__ = ("body", "headers", "host", "method", "path", "query")
-
-    def __init__(
-        self,
-        method: str,
-        path: str,
-        query: str,
-        headers: Mapping[str, str],
-        body: bytes,
-        host: str = "",
-    ) -> None:
-        self.method = method
-        self.path = path
-        self.query = query
-        self.headers = headers
-        self.body = body
-        self.host = host
+    method: str
+    path: str
+    query: str
+    headers: Mapping[str, str]
+    body: bytes
+    host: str = ""
 
 
 class EmuResponse:

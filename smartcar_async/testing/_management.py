@@ -186,7 +186,7 @@ class ManagementHandlers:
         return json_response(202, {"meta": {"message": "subscription creation in progress"}})
 
     def subscribe(self, webhook_id: str, vehicle_id: str, user_id: str) -> Subscription:
-        subscription = Subscription(self.ids.uuid(), webhook_id, vehicle_id, user_id, self.wall())
+        subscription = Subscription(self.ids.uuid(), self.wall(), webhook_id, vehicle_id, user_id)
         self.state.add_subscription(subscription)
         return subscription
 

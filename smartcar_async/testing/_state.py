@@ -13,6 +13,8 @@ import uuid
 from collections.abc import Callable, Iterable
 from typing import Any
 
+import attrs
+
 __all__ = [
     "Connection",
     "IdSource",
@@ -46,26 +48,18 @@ class IdSource:
         return f"{prefix}{self._rng.getrandbits(nbytes * 8):0{nbytes * 2}x}"
 
 
+@attrs.define(eq=False)
 class SignalState:
     """One signal's current reading: a body, or a status with an error."""
 
-    __slots__ = ("body", "error", "oem_updated_at", "retrieved_at", "status")
-
-    def __init__(
-        self,
-        body: dict[str, Any] | None,
-        retrieved_at: int,
-        oem_updated_at: int,
-        status: str = "SUCCESS",
-        error: dict[str, Any] | None = None,
-    ) -> None:
-        self.body = body
-        self.retrieved_at = retrieved_at
-        self.oem_updated_at = oem_updated_at
-        self.status = status
-        self.error = error
+    body: dict[str, Any] | None
+    retrieved_at: int
+    oem_updated_at: int
+    status: str = "SUCCESS"
+    error: dict[str, Any] | None = None
 
 
+@attrs.define(eq=False)
 class Vehicle:
     """A vehicle and its signals.
 
@@ -74,59 +68,29 @@ class Vehicle:
     `State.put_signal`, which drops exactly the caches it makes stale.
     """
 
-    __slots__ = (
-        "asleep",
-        "collection_json",
-        "created_at",
-        "id",
-        "index",
-        "long_running_delay",
-        "make",
-        "mode",
-        "model",
-        "powertrain_type",
-        "schedules",
-        "signal_json",
-        "signals_or_none",
-        "unsupported",
-        "vehicle_json",
-        "vin",
-        "year",
+    id: str
+    make: str
+    model: str
+    year: int
+    powertrain_type: str
+    mode: str
+    vin: str
+    created_at: float
+    # Seeds this vehicle's signal generator, so lazily generated values do not depend
+    # on which vehicles were read first.
+    index: int
+    asleep: bool = attrs.field(init=False, default=False)
+    # None: follow the emulator-wide setting; a number: this vehicle's own delay (0 turns
+    # long-running off for it).
+    long_running_delay: float | None = attrs.field(init=False, default=None)
+    unsupported: set[str] = attrs.field(init=False, factory=set)
+    schedules: dict[str, dict[str, Any]] = attrs.field(init=False, factory=dict)
+    signals_or_none: dict[str, SignalState] | None = attrs.field(
+        init=False, default=None, repr=False
     )
-
-    def __init__(
-        self,
-        id: str,
-        make: str,
-        model: str,
-        year: int,
-        powertrain_type: str,
-        mode: str,
-        vin: str,
-        created_at: float,
-        index: int,
-    ) -> None:
-        self.id = id
-        self.make = make
-        self.model = model
-        self.year = year
-        self.powertrain_type = powertrain_type
-        self.mode = mode
-        self.vin = vin
-        self.created_at = created_at
-        # Seeds this vehicle's signal generator, so lazily generated values do not
-        # depend on which vehicles were read first.
-        self.index = index
-        self.asleep = False
-        # None: follow the emulator-wide setting; a number: this vehicle's own delay
-        # (0 turns long-running off for it).
-        self.long_running_delay: float | None = None
-        self.unsupported: set[str] = set()
-        self.schedules: dict[str, dict[str, Any]] = {}
-        self.signals_or_none: dict[str, SignalState] | None = None
-        self.signal_json: dict[str, bytes] = {}
-        self.collection_json: bytes | None = None
-        self.vehicle_json: bytes | None = None
+    signal_json: dict[str, bytes] = attrs.field(init=False, factory=dict, repr=False)
+    collection_json: bytes | None = attrs.field(init=False, default=None, repr=False)
+    vehicle_json: bytes | None = attrs.field(init=False, default=None, repr=False)
 
     @property
     def is_electric(self) -> bool:
@@ -148,82 +112,51 @@ class Vehicle:
         }
 
 
+@attrs.define(eq=False)
 class User:
-    __slots__ = ("external_id", "id")
-
-    def __init__(self, id: str, external_id: str | None = None) -> None:
-        self.id = id
-        self.external_id = external_id
+    id: str
+    external_id: str | None = None
 
 
-class Connection:
-    __slots__ = ("created_at", "id", "permissions", "updated_at", "user_id", "vehicle_id")
+@attrs.define(eq=False)
+class _Record:
+    """What connections and subscriptions share: an id, and when they were made and
+    last changed (``updated_at`` starts as ``created_at``)."""
 
-    def __init__(
-        self,
-        id: str,
-        user_id: str,
-        vehicle_id: str,
-        permissions: tuple[str, ...],
-        created_at: float,
-    ) -> None:
-        self.id = id
-        self.user_id = user_id
-        self.vehicle_id = vehicle_id
-        self.permissions = permissions
-        self.created_at = created_at
-        self.updated_at = created_at
+    id: str
+    created_at: float
+    updated_at: float = attrs.field(init=False)
+
+    @updated_at.default
+    def _updated_at(self) -> float:
+        return self.created_at
 
 
+@attrs.define(eq=False)
+class Connection(_Record):
+    user_id: str
+    vehicle_id: str
+    permissions: tuple[str, ...]
+
+
+@attrs.define(eq=False)
 class Webhook:
-    __slots__ = (
-        "auto_subscribe",
-        "callback_uri",
-        "created_at",
-        "data",
-        "error_callback_uri",
-        "id",
-        "is_enabled",
-        "name",
-        "triggers",
-    )
-
-    def __init__(
-        self,
-        id: str,
-        name: str,
-        callback_uri: str,
-        triggers: tuple[str, ...],
-        data: tuple[str, ...],
-        created_at: float,
-        *,
-        is_enabled: bool = True,
-        error_callback_uri: str | None = None,
-        auto_subscribe: bool = False,
-    ) -> None:
-        self.id = id
-        self.name = name
-        self.callback_uri = callback_uri
-        self.triggers = triggers
-        self.data = data
-        self.created_at = created_at
-        self.is_enabled = is_enabled
-        self.error_callback_uri = error_callback_uri
-        self.auto_subscribe = auto_subscribe
+    id: str
+    name: str
+    callback_uri: str
+    triggers: tuple[str, ...]
+    data: tuple[str, ...]
+    created_at: float
+    is_enabled: bool = attrs.field(kw_only=True, default=True)
+    error_callback_uri: str | None = attrs.field(kw_only=True, default=None)
+    auto_subscribe: bool = attrs.field(kw_only=True, default=False)
 
 
-class Subscription:
-    __slots__ = ("created_at", "id", "updated_at", "user_id", "vehicle_id", "webhook_id")
-
-    def __init__(
-        self, id: str, webhook_id: str, vehicle_id: str, user_id: str, created_at: float
-    ) -> None:
-        self.id = id
-        self.webhook_id = webhook_id
-        self.vehicle_id = vehicle_id
-        self.user_id = user_id
-        self.created_at = created_at
-        self.updated_at = created_at
+@attrs.define(eq=False)
+class Subscription(_Record):
+    webhook_id: str
+    vehicle_id: str
+    user_id: str
 
 
 class TokenStore:

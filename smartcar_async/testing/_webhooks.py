@@ -31,6 +31,7 @@ __all__ = [
     "DeliveryAttempt",
     "Target",
     "EmulatedEvent",
+    "EventSubject",
     "WebhookShape",
     "challenge_response",
     "deliver",
@@ -178,52 +179,62 @@ def _dotted(code: str) -> str:
     return f"{group}.{name}"
 
 
-def _base(
-    core: EmulatorCore,
-    event_type: str,
-    webhook: Webhook,
-    vehicle: Vehicle,
-    user_id: str,
-    shape: str,
-) -> dict[str, Any]:
-    payload: dict[str, Any] = {"eventId": core.ids.uuid(), "eventType": event_type}
-    if shape == "documented":
-        payload["vehicleId"] = vehicle.id
-    payload["data"] = {
-        "user": {"id": user_id},
-        "vehicle": {
-            "id": vehicle.id,
-            "make": vehicle.make,
-            "model": vehicle.model,
-            "year": vehicle.year,
-        },
-    }
-    return payload
+@attrs.frozen
+class EventSubject:
+    """What a vehicle event is about, and how it is written: the webhook, the vehicle,
+    the user it is delivered for, the payload shape and the mode."""
 
+    webhook: Webhook
+    vehicle: Vehicle
+    user_id: str
+    shape: WebhookShape
+    mode: str
 
-def _meta(webhook: Webhook, mode: str, **extra: Any) -> dict[str, Any]:
-    return {
-        "version": "4.0",
-        "webhookId": webhook.id,
-        "webhookName": webhook.name,
-        **extra,
-        "mode": mode,
-    }
+    def payload(self, core: EmulatorCore, event_type: str) -> dict[str, Any]:
+        """The payload's common part: ids, user and vehicle."""
+        vehicle = self.vehicle
+        payload: dict[str, Any] = {"eventId": core.ids.uuid(), "eventType": event_type}
+        if self.shape == "documented":
+            payload["vehicleId"] = vehicle.id
+        payload["data"] = {
+            "user": {"id": self.user_id},
+            "vehicle": {
+                "id": vehicle.id,
+                "make": vehicle.make,
+                "model": vehicle.model,
+                "year": vehicle.year,
+            },
+        }
+        return payload
+
+    def event(self, payload: dict[str, Any], **meta: Any) -> EmulatedEvent:
+        """The finished event: ``payload`` gets its ``meta`` block, ``meta`` adding fields."""
+        webhook = self.webhook
+        payload["meta"] = {
+            "version": "4.0",
+            "webhookId": webhook.id,
+            "webhookName": webhook.name,
+            **meta,
+            "mode": self.mode,
+        }
+        return EmulatedEvent(
+            payload["eventId"],
+            payload["eventType"],
+            webhook.id,
+            self.vehicle.id,
+            self.shape,
+            payload,
+        )
 
 
 def vehicle_state_event(
-    core: EmulatorCore,
-    webhook: Webhook,
-    vehicle: Vehicle,
-    user_id: str,
-    triggers: Sequence[str],
-    shape: WebhookShape,
-    mode: str,
+    core: EmulatorCore, subject: EventSubject, triggers: Sequence[str]
 ) -> EmulatedEvent:
     """A VEHICLE_STATE event carrying every signal the webhook subscribes to."""
-    payload = _base(core, "VEHICLE_STATE", webhook, vehicle, user_id, shape)
-    signals = core.state.signals(vehicle)
-    codes = webhook.data or tuple(signals)
+    shape = subject.shape
+    payload = subject.payload(core, "VEHICLE_STATE")
+    signals = core.state.signals(subject.vehicle)
+    codes = subject.webhook.data or tuple(signals)
     entries = []
     for code in codes:
         entry: dict[str, Any] = _descriptor(code)
@@ -261,27 +272,20 @@ def vehicle_state_event(
             {"code": code} if code == "FIRST_DELIVERY" else _descriptor(code) for code in triggers
         ]
     payload["data"]["signals"] = entries
-    payload["meta"] = _meta(webhook, mode, signalCount=len(entries))
-    return EmulatedEvent(
-        payload["eventId"], "VEHICLE_STATE", webhook.id, vehicle.id, shape, payload
-    )
+    return subject.event(payload, signalCount=len(entries))
 
 
 def vehicle_error_event(
     core: EmulatorCore,
-    webhook: Webhook,
-    vehicle: Vehicle,
-    user_id: str,
+    subject: EventSubject,
     *,
     error_type: str,
     error_code: str | None,
     state: str,
     signals: Sequence[str],
-    shape: WebhookShape,
-    mode: str,
 ) -> EmulatedEvent:
     """A VEHICLE_ERROR event (``state`` ``ERROR``, or ``RESOLVED`` when it clears)."""
-    payload = _base(core, "VEHICLE_ERROR", webhook, vehicle, user_id, shape)
+    payload = subject.payload(core, "VEHICLE_ERROR")
     title = (error_code or error_type).replace("_", " ").lower()
     payload["data"]["errors"] = [
         {
@@ -295,14 +299,12 @@ def vehicle_error_event(
             + "-errors",
             "resolution": {"type": "RETRY_LATER" if error_type == "VEHICLE_STATE" else None},
             "signals": [
-                _dotted(code) if shape == "observed" else _descriptor(code) for code in signals
+                _dotted(code) if subject.shape == "observed" else _descriptor(code)
+                for code in signals
             ],
         }
     ]
-    payload["meta"] = _meta(webhook, mode)
-    return EmulatedEvent(
-        payload["eventId"], "VEHICLE_ERROR", webhook.id, vehicle.id, shape, payload
-    )
+    return subject.event(payload)
 
 
 def verify_event(core: EmulatorCore, webhook: Webhook, challenge: str) -> EmulatedEvent:

@@ -179,3 +179,16 @@ def test_progress_counts_fit_80_columns() -> None:
     assert "5000/10000" in text
     assert "0:00:00" in text  # the elapsed time, whole
     assert "12 failed" in text  # the status gives way last
+
+
+def test_number_options_say_what_they_need(cli_sync: SyncRun) -> None:
+    # One reader of numbers serves every numeric option; each keeps its own wording.
+    for argv, message in (
+        (["demo", "--bucket-speed", "-1"], "must be a number of at least 0, got -1"),
+        (["demo", "--bucket-speed", "inf"], "must be a number of at least 0, got inf"),
+        (["demo", "--bucket-speed", "fast"], "expected a number, got 'fast'"),
+        (["emulator", "serve", "--token-lifetime", "0"], "must be a number above 0, got 0"),
+    ):
+        result = cli_sync(*argv)
+        assert result.code == 2, argv
+        assert message in result.err, (argv, result.err)

@@ -222,6 +222,15 @@ async def test_rules_can_be_listed_removed_and_cleared(
         assert (await http.get("/connections")).status_code == 200
     with pytest.raises(ValueError, match="probability"):
         emulator.add_fault(Fault.status(500), probability=2)
+    with pytest.raises(ValueError, match="times"):
+        emulator.faults.add(Fault.status(500), times=-1)
+    # The placement keywords are declared once (FaultPlacement): a misspelt one is
+    # refused, and a rule's counters cannot be preset through them.
+    with pytest.raises(TypeError):
+        emulator.add_fault(Fault.status(500), rout="/connections")  # type: ignore[call-arg]
+    with pytest.raises(TypeError):
+        emulator.add_fault(Fault.status(500), fired=3)  # type: ignore[call-arg]
+    assert len(emulator.faults) == 0
 
 
 async def test_app_rate_limit_model(clock: VirtualClock) -> None:
