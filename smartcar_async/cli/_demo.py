@@ -166,38 +166,42 @@ class ConnectionsPhase:
 
 
 @attrs.frozen
-class ReadsPhase:
-    """The signal reads.
+class _PhaseOutcomes:
+    """How the calls of one phase ended.
 
     ``failures`` counts errors by class, ``errors`` by class and ``TYPE:CODE``;
+    ``seconds`` is the phase's wall time.
+    """
+
+    succeeded: int
+    failed: int
+    failures: dict[str, int]
+    errors: tuple[ErrorCount, ...]
+    seconds: float
+
+
+@attrs.frozen
+class ReadsPhase(_PhaseOutcomes):
+    """The signal reads.
+
     ``attempts`` counts calls of the read (a target retried after a per-vehicle 429
     counts twice); ``rate_limit_retries`` those retries; ``asleep`` the vehicles read
     as asleep (their values come from Smartcar's store).
     """
 
-    succeeded: int
-    failed: int
     asleep: int
-    failures: dict[str, int]
-    errors: tuple[ErrorCount, ...]
     attempts: int
     rate_limit_retries: int
-    seconds: float
     per_second: float
     latency: Latency
 
 
 @attrs.frozen
-class CommandsPhase:
+class CommandsPhase(_PhaseOutcomes):
     """The commands sent (``lock`` to every vehicle read as unlocked)."""
 
     command: str
     sent: int
-    succeeded: int
-    failed: int
-    failures: dict[str, int]
-    errors: tuple[ErrorCount, ...]
-    seconds: float
 
 
 @attrs.frozen

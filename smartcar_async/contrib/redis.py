@@ -509,7 +509,7 @@ return {1, tostring(wait)}
 """
 
 
-class RedisRateLimiter:
+class RedisRateLimiter(LocalRateLimiter):
     """Paces every process and host of an application to its one request bucket.
 
     Give the same instance settings to every process (``SmartcarClient(rate_limit=...)``);
@@ -517,8 +517,9 @@ class RedisRateLimiter:
     send no faster than the bucket refills and never find it empty. Requests wait in the
     order they asked, each sleeping once, with no polling.
 
-    If Redis cannot be reached the process paces itself alone with the same settings (a
-    `LocalRateLimiter`), logs one warning, and shares again once Redis answers.
+    If Redis cannot be reached the process paces itself alone with the same settings
+    (as the `LocalRateLimiter` it extends), logs one warning, and shares again once
+    Redis answers. `waited`, `longest_wait` and `paced` count this process's waits.
 
     Args:
         redis: a ``redis.asyncio.Redis`` client (the same one as the token store, if
@@ -548,40 +549,22 @@ class RedisRateLimiter:
         name: str = "default",
         timeout: float = 1.0,
     ) -> None:
+        super().__init__(capacity=capacity, refill_per_minute=refill_per_minute, headroom=headroom)
         self._redis = redis
-        self._local = LocalRateLimiter(
-            capacity=capacity, refill_per_minute=refill_per_minute, headroom=headroom
-        )
         digest = hashlib.sha256(name.encode()).hexdigest()[:32]
         self.key = f"{key_prefix}:{{{digest}}}:bucket"
         self._timeout = timeout
         self._script = redis.register_script(_RESERVE_SCRIPT)
         self._down = False
 
-    @property
-    def waited(self) -> float:
-        """Seconds this process's requests waited for a slot, in total."""
-        return self._local.waited
-
-    @property
-    def longest_wait(self) -> float:
-        """The longest single wait in this process."""
-        return self._local.longest_wait
-
-    @property
-    def paced(self) -> int:
-        """Requests of this process that had to wait."""
-        return self._local.paced
-
     async def reserve(self, clock: Clock, max_wait: float) -> float | None:
         _require_asyncio()
-        limiter = self._local
         max_wait_ms = repr(min(max_wait, 1e15) * 1000.0)  # Lua cannot be trusted with inf
         try:
             with anyio.fail_after(self._timeout):
                 granted, wait_ms = await self._script(
                     keys=[self.key],
-                    args=[repr(limiter.interval * 1000.0), limiter.burst, max_wait_ms],
+                    args=[repr(self.interval * 1000.0), self.burst, max_wait_ms],
                 )
         except _REDIS_ERRORS as exc:
             if not self._down:
@@ -590,19 +573,18 @@ class RedisRateLimiter:
                     "Redis rate limiter unavailable (%s): pacing this process alone",
                     type(exc).__name__,
                 )
-            return await limiter.reserve(clock, max_wait)
+            return await super().reserve(clock, max_wait)
         if self._down:
             self._down = False
             logger.info("Redis rate limiter reachable again: pacing is shared")
         if not int(granted):
             return None
         wait = max(0.0, float(wait_ms) / 1000.0)
-        limiter.record(wait)
+        self.record(wait)
         return wait
 
     def __repr__(self) -> str:
-        local = self._local
         return (
-            f"RedisRateLimiter(capacity={local.capacity}, "
-            f"refill_per_minute={local.refill_per_minute}, key={self.key!r})"
+            f"RedisRateLimiter(capacity={self.capacity}, "
+            f"refill_per_minute={self.refill_per_minute}, key={self.key!r})"
         )

@@ -53,8 +53,28 @@ def _not_a_signal(message: str) -> APIResponseError:
 # ------------------------------------------------------------------------ envelope
 
 
+def _usual_envelope(obj: object) -> tuple[_Json, _Json, str] | None:
+    """`_envelope` of the shape the API sends, or None for any other shape.
+
+    A JSON:API resource of type "signal" whose attributes carry the code: checked
+    first and without the general checks, since every read checks every entry.
+    """
+    if type(obj) is not dict:
+        return None
+    attributes = obj.get("attributes")
+    if type(attributes) is not dict:
+        return None
+    code = attributes.get("code")
+    if type(code) is str and code and obj.get("type", "signal") == "signal":
+        return obj, attributes, code
+    return None
+
+
 def _envelope(obj: object) -> tuple[_Json, _Json, str]:
     """The signal object, the mapping that holds its fields, and its code."""
+    usual = _usual_envelope(obj)
+    if usual is not None:
+        return usual
     if not _is_object(obj):
         raise _not_a_signal(f"expected a JSON object, got {type(obj).__name__}")
     attributes = obj.get("attributes")

@@ -128,6 +128,8 @@ async def test_redis_down_paces_the_process_alone(
         with caplog.at_level(logging.INFO, logger="smartcar_async"):
             waits = [await limiter.reserve(clock, 100.0) for _ in range(3)]
             assert waits == [0.0, 0.0, 1.0]  # the local bucket: 2 at once, then 1 per s
+            # Local waits are counted once, in the same counters as shared ones.
+            assert (limiter.paced, limiter.waited, limiter.longest_wait) == (1, 1.0, 1.0)
             redis_server.start()
             shared = await limiter.reserve(clock, 100.0)
         assert shared == 0.0  # Redis's bucket is fresh
