@@ -15,7 +15,7 @@ import json
 import logging
 import re
 from collections.abc import Mapping, Sequence
-from typing import Any, TypeAlias
+from typing import Any, TypeAlias, TypedDict
 
 import attrs
 
@@ -506,44 +506,39 @@ def event_from_json(obj: Mapping[str, Any]) -> WebhookEvent:
             meta=_parse_meta(obj, legacy=legacy),
             raw=obj,
         )
-    vehicle = _event_vehicle(data)
-    vehicle_id = text_or_number(obj.get("vehicleId")) or (vehicle.id if vehicle else None)
-    user_id = text_or_number(_mapping(data.get("user")).get("id")) or text_or_number(
-        obj.get("userId")
-    )
-    event_id = text_or_number(obj.get("eventId"))
-    meta = _parse_meta(obj)
+    common = _vehicle_event_fields(obj, data)
     if upper == "VEHICLE_STATE" and not legacy:
         return VehicleStateEvent(
-            event_id=event_id,
-            vehicle_id=vehicle_id,
-            user_id=user_id,
-            vehicle=vehicle,
-            triggers=_parse_triggers(obj, data),
-            signals=_parse_signals(obj, data),
-            meta=meta,
-            raw=obj,
+            **common, triggers=_parse_triggers(obj, data), signals=_parse_signals(obj, data)
         )
     if upper == "VEHICLE_ERROR" and not legacy:
         errors = (_parse_error(item) for item in _items(data.get("errors")))
-        return VehicleErrorEvent(
-            event_id=event_id,
-            vehicle_id=vehicle_id,
-            user_id=user_id,
-            vehicle=vehicle,
-            errors=tuple(e for e in errors if e is not None),
-            meta=meta,
-            raw=obj,
-        )
-    return UnknownEvent(
-        event_id=event_id,
-        event_type=kind,
-        vehicle_id=vehicle_id,
-        user_id=user_id,
-        vehicle=vehicle,
-        meta=meta,
-        raw=obj,
-    )
+        return VehicleErrorEvent(**common, errors=tuple(e for e in errors if e is not None))
+    return UnknownEvent(**common, event_type=kind)
+
+
+class _VehicleEventFields(TypedDict):
+    """The keywords of the `_VehicleEvent` fields, read once for every event type."""
+
+    event_id: str | None
+    vehicle_id: str | None
+    user_id: str | None
+    vehicle: EventVehicle | None
+    meta: EventMeta
+    raw: Mapping[str, Any]
+
+
+def _vehicle_event_fields(obj: Mapping[str, Any], data: Mapping[str, Any]) -> _VehicleEventFields:
+    vehicle = _event_vehicle(data)
+    user = text_or_number(_mapping(data.get("user")).get("id"))
+    return {
+        "event_id": text_or_number(obj.get("eventId")),
+        "vehicle_id": text_or_number(obj.get("vehicleId")) or (vehicle.id if vehicle else None),
+        "user_id": user or text_or_number(obj.get("userId")),
+        "vehicle": vehicle,
+        "meta": _parse_meta(obj),
+        "raw": obj,
+    }
 
 
 def parse_event(body: bytes | bytearray | memoryview | str | Mapping[str, Any]) -> WebhookEvent:
