@@ -12,6 +12,8 @@ The two scenarios of the performance issue, every client in its own process, aga
 | --- | --- |
 | ``sdk`` | ``client.vehicles.signals(...)`` from C tasks; defaults (512 connections) |
 | ``sdk-fanout`` | the same via ``client.fan_out(..., concurrency=C)``: the pool grows to C |
+| ``sdk-fanout-value`` | the same fan-out, each outcome keeping one value, not the `Signals` |
+| ``sdk-fanout-aiohttp`` | that on ``AiohttpTransport``, C connections: the documented settings |
 | ``sdk-aiohttp`` | C tasks; ``transport=AiohttpTransport(limits=...)``, max(512, C) connections |
 | ``aiohttp`` | raw ``aiohttp`` (``limit=max(512, C)``) + ``json.loads``: the floor |
 | ``httpx`` | raw ``httpx.AsyncClient`` (max(512, C)) + ``.json()``; 500 in flight, 1,000 calls |
@@ -45,7 +47,16 @@ from bench import _harness as h
 
 __all__ = ["CLIENTS", "SCENARIOS", "main"]
 
-CLIENTS = ("sdk", "sdk-fanout", "sdk-aiohttp", "aiohttp", "httpx", "official")
+CLIENTS = (
+    "sdk",
+    "sdk-fanout",
+    "sdk-fanout-value",
+    "sdk-fanout-aiohttp",
+    "sdk-aiohttp",
+    "aiohttp",
+    "httpx",
+    "official",
+)
 #: name -> (in flight, latency ms, calls per run)
 SCENARIOS: dict[str, tuple[int, int, int]] = {
     "500@200ms": (500, 200, 5000),
@@ -249,9 +260,10 @@ def targets(rows: list[dict[str, Any]], memory: list[dict[str, Any]]) -> list[di
     ratio("500@200ms", "sdk", "vs_aiohttp", 0.6)
     ratio("500@200ms", "sdk", "vs_official", 2.5)
     ratio("500@200ms", "sdk-aiohttp", "vs_aiohttp", 0.85)
-    ratio("2000@1s", "sdk-fanout", "vs_aiohttp", 0.7)
+    for client in ("sdk-fanout", "sdk-fanout-value", "sdk-fanout-aiohttp"):
+        ratio("2000@1s", client, "vs_aiohttp", 0.7)
     for scenario in SCENARIOS:
-        for client in ("sdk", "sdk-fanout", "sdk-aiohttp"):
+        for client in CLIENTS[:5]:
             ratio(scenario, client, "rss_vs_aiohttp", 1.5, at_most=True)
     floor = next((m for m in memory if m["client"] == "aiohttp" and "error" not in m), None)
     for m in memory:
@@ -314,8 +326,7 @@ def main(argv: list[str] | None = None) -> int:
                     calls = min(calls, HTTPX_CALLS)
                 elif client == "official" and not args.quick:
                     calls = min(calls, OFFICIAL_CALLS.get(scenario, calls))
-                child = "sdk-fanout" if client == "sdk-fanout" else client
-                argv = ["--child", child, "--url", base, "--calls", str(calls)]
+                argv = ["--child", client, "--url", base, "--calls", str(calls)]
                 return h.run_child("reads", [*argv, "--concurrency", str(n)])
 
             samples = h.interleave(

@@ -32,16 +32,18 @@ from collections.abc import AsyncIterator, Callable
 from typing import Generic, TypeVar
 
 import anyio
+import httpcore
 import httpx
 
 from ._config import DEFAULT_LIMITS
+from ._network import NetworkBackend
 
 __all__ = ["DEFAULT_SHARD_SIZE", "ShardFactory", "ShardedTransport", "default_transport"]
 
 #: Connections per shard. Small enough that httpcore's per-request walk over a pool
 #: stays a handful of checks, large enough that a shard can keep connections to a few
 #: origins (token endpoint, vehicle API, management API) without evicting each other.
-DEFAULT_SHARD_SIZE = 8
+DEFAULT_SHARD_SIZE = 4
 
 #: Builds one shard from its share of the limits. The default builds an
 #: ``httpx.AsyncHTTPTransport``; pass your own to add e.g. ``local_address`` or ``uds``.
@@ -159,6 +161,27 @@ def _balanced(total: int, size: int) -> list[int]:
     return [base + 1] * extra + [base] * (shards - extra)
 
 
+class _DirectShard(httpx.AsyncHTTPTransport):
+    """A shard without a proxy: httpx's transport over the SDK's asyncio network layer.
+
+    httpx builds its httpcore pool with httpcore's default network backend and takes no
+    other; the pool is rebuilt here with the same settings and `NetworkBackend`
+    (``tests/test_network.py`` fails if httpx stops keeping its pool in ``_pool``).
+    """
+
+    def __init__(self, ctx: ssl.SSLContext, http2: bool, limits: httpx.Limits) -> None:
+        super().__init__(verify=ctx, http2=http2, limits=limits, trust_env=False, retries=0)
+        self._pool = httpcore.AsyncConnectionPool(
+            ssl_context=ctx,
+            max_connections=limits.max_connections,
+            max_keepalive_connections=limits.max_keepalive_connections,
+            keepalive_expiry=limits.keepalive_expiry,
+            http2=http2,
+            retries=0,
+            network_backend=NetworkBackend(),
+        )
+
+
 class _Shard:
     __slots__ = ("capacity", "free", "transport")
 
@@ -257,6 +280,10 @@ class ShardedTransport(httpx.AsyncBaseTransport):
             ctx = _ssl_context(verify, cert)
 
             def shard_factory(shard_limits: httpx.Limits) -> httpx.AsyncBaseTransport:
+                if proxy is None:
+                    return _DirectShard(ctx, http2, shard_limits)
+                # Through a proxy, httpcore's own network layer: an https proxy carries
+                # TLS inside TLS, which asyncio's transports do not do on every Python.
                 return httpx.AsyncHTTPTransport(
                     verify=ctx,
                     http2=http2,
