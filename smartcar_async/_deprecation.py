@@ -8,7 +8,10 @@ Examples:
 from __future__ import annotations
 
 import warnings
-from typing import Any, Generic, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
+
+if TYPE_CHECKING:  # for type checkers only: at run time the alias warns by itself
+    from typing_extensions import deprecated
 
 __all__ = ["DeprecatedAlias"]
 
@@ -21,7 +24,9 @@ class DeprecatedAlias(Generic[T]):
 
     After the first read the value is stored on the instance under the old name, so
     later reads are plain attribute reads: no second warning, no cost. ``T`` is the type
-    of the attribute it forwards to (declare it: ``DeprecatedAlias[WebhookEndpoints]``).
+    of the attribute it forwards to (declare it: ``DeprecatedAlias[WebhookEndpoints]``);
+    type checkers that know PEP 702 flag each read (mypy with
+    ``--enable-error-code deprecated``, pyright by default).
     """
 
     def __init__(self, new_name: str, reason: str) -> None:
@@ -35,8 +40,11 @@ class DeprecatedAlias(Generic[T]):
     @overload
     def __get__(self, instance: None, owner: type) -> DeprecatedAlias[T]: ...
 
-    @overload
-    def __get__(self, instance: object, owner: type) -> T: ...
+    if TYPE_CHECKING:  # editors and checkers flag every read through the alias
+
+        @overload
+        @deprecated("a deprecated alias: use the attribute its warning names")
+        def __get__(self, instance: object, owner: type) -> T: ...
 
     def __get__(self, instance: object | None, owner: type) -> Any:
         if instance is None:

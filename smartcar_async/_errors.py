@@ -270,8 +270,8 @@ def describe_error(
     if explanation:
         text += f" - {explanation[:_MAX_MESSAGE_TEXT]}"
     request_id = request_id or first.request_id
-    if request_id:
-        text += f" [request id {request_id}]"
+    if request_id:  # a body's runaway requestId must not bloat the message either
+        text += f" [request id {request_id[:_MAX_MESSAGE_TEXT]}]"
     return text
 
 

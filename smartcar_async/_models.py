@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import enum
+import inspect
 import math
 import re
 from collections.abc import Callable, Mapping
@@ -35,8 +36,11 @@ from ._error_types import APIResponseError
 
 __all__ = [
     "RAW",
+    "ErrorObject",
     "ToDict",
+    "VehicleDescription",
     "converter",
+    "own_fields_first",
     "parse_timestamp",
     "related_id",
     "structure",
@@ -173,21 +177,77 @@ def unwrap(payload: object) -> Mapping[str, Any]:
     return payload
 
 
+def own_fields_first(cls: type, fields: list[attrs.Attribute[Any]]) -> list[attrs.Attribute[Any]]:
+    """An attrs ``field_transformer``: a model's own fields before those it inherits.
+
+    A model that adds its ``id`` to a shared base (`VehicleDescription`) then still
+    shows it first, in its repr and in `ToDict.to_dict`, as every other model does.
+    """
+    own = inspect.get_annotations(cls)
+    return sorted(fields, key=lambda field: field.name not in own)
+
+
+@attrs.frozen(kw_only=True)
+class VehicleDescription(ToDict):
+    """What a vehicle is, in the fields the API gives every vehicle it describes.
+
+    The one declaration of those fields: `Vehicle`, `VehicleInfo`,
+    `smartcar_async.signals.SignalsVehicle` and the webhook `EventVehicle` build on it
+    (each adds its ``id`` by its own rule). Every field is None when the API left it out.
+
+    Attributes:
+        make: e.g. ``"TESLA"``.
+        model: e.g. ``"Model 3"``.
+        year: model year.
+        mode: ``"live"`` or ``"simulated"`` (kept as given).
+        powertrain_type: ``"BEV"``, ``"ICE"``, ``"PHEV"``... (kept as given).
+    """
+
+    make: str | None = None
+    model: str | None = None
+    year: int | None = None
+    mode: str | None = None
+    powertrain_type: str | None = None
+    raw: Mapping[str, Any] = RAW
+
+
 def vehicle_fields(fields: Mapping[str, Any]) -> dict[str, Any]:
-    """``make``, ``model`` and ``year`` of a vehicle's attributes, read leniently.
+    """The `VehicleDescription` fields of a vehicle's attributes, read leniently.
 
     Shared by the vehicle a ``/signals`` response includes and the one a webhook event
     names (each reads its ``id`` by its own rule).
 
     Examples:
-        >>> vehicle_fields({"make": "TESLA", "year": "2024"})
-        {'make': 'TESLA', 'model': None, 'year': 2024}
+        >>> vehicle_fields({"make": "TESLA", "year": "2024", "powertrainType": "BEV"})
+        {'make': 'TESLA', 'model': None, 'year': 2024, 'mode': None, 'powertrain_type': 'BEV'}
     """
     return {
         "make": text(fields.get("make")),
         "model": text(fields.get("model")),
         "year": whole_number(fields.get("year")),
+        "mode": text(fields.get("mode")),
+        "powertrain_type": text(fields.get("powertrainType")),
     }
+
+
+@attrs.frozen(kw_only=True)
+class ErrorObject(ToDict):
+    """Smartcar's error object where data carries one: a signal's ``status.error`` and
+    each entry of a VEHICLE_ERROR event. The base of
+    `smartcar_async.signals.SignalError` and the webhook `VehicleError`.
+
+    Attributes:
+        type: e.g. ``COMPATIBILITY``, ``PERMISSION``, ``VEHICLE_STATE``.
+        code: e.g. ``VEHICLE_NOT_CAPABLE``, ``ASLEEP``; may be None.
+        description: the API's explanation (``description``, else ``detail``), if any.
+        resolution: what to do (``RETRY_LATER``, ``REAUTHENTICATE``...), if any.
+    """
+
+    type: str | None = None
+    code: str | None = None
+    description: str | None = None
+    resolution: str | None = None
+    raw: Mapping[str, Any] = RAW
 
 
 def related_id(resource: Mapping[str, Any], name: str) -> str | None:

@@ -15,14 +15,23 @@ import json
 import logging
 import re
 from collections.abc import Mapping, Sequence
-from typing import Any, TypeAlias
+from typing import Any, TypeAlias, TypedDict
 
 import attrs
 
 from ._coerce import text_or_number, whole_number
 from ._error_types import SmartcarError, WebhookPayloadError
-from ._models import RAW, ToDict, parse_timestamp, vehicle_fields
+from ._models import (
+    RAW,
+    ErrorObject,
+    ToDict,
+    VehicleDescription,
+    own_fields_first,
+    parse_timestamp,
+    vehicle_fields,
+)
 from .signals import GROUPS, Signal, Signals, parse_signal
+from .signals._parse import error_object_fields
 
 _log = logging.getLogger("smartcar_async.webhooks")
 
@@ -86,9 +95,14 @@ class EventMeta(ToDict):
         return self.mode is not None and self.mode.upper() == "TEST"
 
 
-@attrs.frozen(kw_only=True)
-class EventVehicle(ToDict):
+@attrs.frozen(kw_only=True, field_transformer=own_fields_first)
+class EventVehicle(VehicleDescription):
     """The vehicle an event is about (``data.vehicle``).
+
+    Attributes:
+        id: the vehicle id, when the event names it there.
+        make / model / year: what it is; ``mode`` and ``powertrain_type`` when sent
+            (None otherwise).
 
     Examples:
         >>> event.vehicle.make, event.vehicle.year
@@ -96,10 +110,6 @@ class EventVehicle(ToDict):
     """
 
     id: str | None = None
-    make: str | None = None
-    model: str | None = None
-    year: int | None = None
-    raw: Mapping[str, Any] = RAW
 
 
 @attrs.frozen(kw_only=True)
@@ -129,7 +139,7 @@ class Trigger(ToDict):
 
 
 @attrs.frozen(kw_only=True)
-class VehicleError(ToDict):
+class VehicleError(ErrorObject):
     """One entry of a VEHICLE_ERROR's ``errors``.
 
     Attributes:
@@ -149,15 +159,10 @@ class VehicleError(ToDict):
         ('ERROR', ('tractionbattery-stateofcharge',))
     """
 
-    type: str | None = None
-    code: str | None = None
     state: str | None = None
-    description: str | None = None
     suggested_user_message: str | None = None
     doc_url: str | None = None
-    resolution: str | None = None
     signals: tuple[str, ...] = ()
-    raw: Mapping[str, Any] = RAW
 
     @property
     def is_resolved(self) -> bool:
@@ -191,64 +196,17 @@ class VerifyEvent(_EventFlags):
 
 
 @attrs.frozen(kw_only=True)
-class VehicleStateEvent(_EventFlags):
-    """A VEHICLE_STATE delivery: every subscribed signal, and what triggered it.
+class _VehicleEvent(_EventFlags):
+    """What every event about a vehicle carries (VEHICLE_STATE, VEHICLE_ERROR, and the
+    event types this SDK does not know yet).
 
     Attributes:
         event_id: stable across retries of this event: the key to de-duplicate on.
+        event_type: ``eventType`` as sent.
         vehicle_id: top-level ``vehicleId``, else ``data.vehicle.id``.
         user_id: ``data.user.id``.
-        vehicle: make, model and year, when sent.
-        triggers: why it was sent (`Trigger`).
-        signals: every signal in the payload, by code (`smartcar_async.signals.Signals`).
+        vehicle: make, model and year, when sent (`EventVehicle`).
         meta: delivery details (`EventMeta`).
-
-    Examples:
-        >>> soc = event.signals.get("tractionbattery-stateofcharge")
-    """
-
-    event_id: str | None = None
-    event_type: str = "VEHICLE_STATE"
-    vehicle_id: str | None = None
-    user_id: str | None = None
-    vehicle: EventVehicle | None = None
-    triggers: tuple[Trigger, ...] = ()
-    signals: Signals
-    meta: EventMeta = attrs.field(factory=EventMeta)
-    raw: Mapping[str, Any] = RAW
-
-    @property
-    def is_first_delivery(self) -> bool:
-        """True for the full snapshot sent on (re)subscription or re-enabling."""
-        return any(t.type == "FIRST_DELIVERY" for t in self.triggers)
-
-
-@attrs.frozen(kw_only=True)
-class VehicleErrorEvent(_EventFlags):
-    """A VEHICLE_ERROR delivery: problems reading the vehicle, or their resolution.
-
-    Examples:
-        >>> for error in event.errors:
-        ...     print(error.type, error.code, error.state, error.resolution)
-    """
-
-    event_id: str | None = None
-    event_type: str = "VEHICLE_ERROR"
-    vehicle_id: str | None = None
-    user_id: str | None = None
-    vehicle: EventVehicle | None = None
-    errors: tuple[VehicleError, ...] = ()
-    meta: EventMeta = attrs.field(factory=EventMeta)
-    raw: Mapping[str, Any] = RAW
-
-
-@attrs.frozen(kw_only=True)
-class UnknownEvent(_EventFlags):
-    """An event whose ``eventType`` this SDK version does not know (kept, never an error).
-
-    Examples:
-        >>> if isinstance(event, UnknownEvent):
-        ...     log.info("new smartcar event %s", event.event_type)
     """
 
     event_id: str | None = None
@@ -258,6 +216,61 @@ class UnknownEvent(_EventFlags):
     vehicle: EventVehicle | None = None
     meta: EventMeta = attrs.field(factory=EventMeta)
     raw: Mapping[str, Any] = RAW
+
+
+@attrs.frozen(kw_only=True)
+class VehicleStateEvent(_VehicleEvent):
+    """A VEHICLE_STATE delivery: every subscribed signal, and what triggered it.
+
+    Attributes:
+        event_id / vehicle_id / user_id / vehicle / meta: as on every vehicle event:
+            ``event_id`` is the key to de-duplicate on; ``vehicle_id`` is the top-level
+            ``vehicleId``, else ``data.vehicle.id``; ``user_id`` is ``data.user.id``.
+        triggers: why it was sent (`Trigger`).
+        signals: every signal in the payload, by code (`smartcar_async.signals.Signals`).
+
+    Examples:
+        >>> soc = event.signals.get("tractionbattery-stateofcharge")
+    """
+
+    event_type: str = "VEHICLE_STATE"
+    triggers: tuple[Trigger, ...] = ()
+    signals: Signals
+
+    @property
+    def is_first_delivery(self) -> bool:
+        """True for the full snapshot sent on (re)subscription or re-enabling."""
+        return any(t.type == "FIRST_DELIVERY" for t in self.triggers)
+
+
+@attrs.frozen(kw_only=True)
+class VehicleErrorEvent(_VehicleEvent):
+    """A VEHICLE_ERROR delivery: problems reading the vehicle, or their resolution.
+
+    Attributes:
+        errors: each problem, or its resolution (`VehicleError`); the other fields are
+            those of `VehicleStateEvent`.
+
+    Examples:
+        >>> for error in event.errors:
+        ...     print(error.type, error.code, error.state, error.resolution)
+    """
+
+    event_type: str = "VEHICLE_ERROR"
+    errors: tuple[VehicleError, ...] = ()
+
+
+@attrs.frozen(kw_only=True)
+class UnknownEvent(_VehicleEvent):
+    """An event whose ``eventType`` this SDK version does not know (kept, never an error).
+
+    It has the fields of every vehicle event (``event_type``, ``vehicle_id``,
+    ``user_id``, ``vehicle``, ``meta``, ``raw``), as far as the payload gives them.
+
+    Examples:
+        >>> if isinstance(event, UnknownEvent):
+        ...     log.info("new smartcar event %s", event.event_type)
+    """
 
 
 #: Every event `parse_event` returns.
@@ -434,18 +447,12 @@ def _error_signal(item: object) -> str | None:
 def _parse_error(item: object) -> VehicleError | None:
     if not isinstance(item, Mapping):
         return None
-    resolution = item.get("resolution")
     signals = (_error_signal(s) for s in _items(item.get("signals")))
     return VehicleError(
-        type=text_or_number(item.get("type")),
-        code=text_or_number(item.get("code")),
+        **error_object_fields(item),
         state=text_or_number(item.get("state")),
-        description=text_or_number(item.get("description")) or text_or_number(item.get("detail")),
         suggested_user_message=text_or_number(item.get("suggestedUserMessage")),
         doc_url=text_or_number(item.get("docURL")) or text_or_number(item.get("docUrl")),
-        resolution=text_or_number(resolution.get("type"))
-        if isinstance(resolution, Mapping)
-        else text_or_number(resolution),
         signals=tuple(s for s in signals if s is not None),
         raw=item,
     )
@@ -499,44 +506,39 @@ def event_from_json(obj: Mapping[str, Any]) -> WebhookEvent:
             meta=_parse_meta(obj, legacy=legacy),
             raw=obj,
         )
-    vehicle = _event_vehicle(data)
-    vehicle_id = text_or_number(obj.get("vehicleId")) or (vehicle.id if vehicle else None)
-    user_id = text_or_number(_mapping(data.get("user")).get("id")) or text_or_number(
-        obj.get("userId")
-    )
-    event_id = text_or_number(obj.get("eventId"))
-    meta = _parse_meta(obj)
+    common = _vehicle_event_fields(obj, data)
     if upper == "VEHICLE_STATE" and not legacy:
         return VehicleStateEvent(
-            event_id=event_id,
-            vehicle_id=vehicle_id,
-            user_id=user_id,
-            vehicle=vehicle,
-            triggers=_parse_triggers(obj, data),
-            signals=_parse_signals(obj, data),
-            meta=meta,
-            raw=obj,
+            **common, triggers=_parse_triggers(obj, data), signals=_parse_signals(obj, data)
         )
     if upper == "VEHICLE_ERROR" and not legacy:
         errors = (_parse_error(item) for item in _items(data.get("errors")))
-        return VehicleErrorEvent(
-            event_id=event_id,
-            vehicle_id=vehicle_id,
-            user_id=user_id,
-            vehicle=vehicle,
-            errors=tuple(e for e in errors if e is not None),
-            meta=meta,
-            raw=obj,
-        )
-    return UnknownEvent(
-        event_id=event_id,
-        event_type=kind,
-        vehicle_id=vehicle_id,
-        user_id=user_id,
-        vehicle=vehicle,
-        meta=meta,
-        raw=obj,
-    )
+        return VehicleErrorEvent(**common, errors=tuple(e for e in errors if e is not None))
+    return UnknownEvent(**common, event_type=kind)
+
+
+class _VehicleEventFields(TypedDict):
+    """The keywords of the `_VehicleEvent` fields, read once for every event type."""
+
+    event_id: str | None
+    vehicle_id: str | None
+    user_id: str | None
+    vehicle: EventVehicle | None
+    meta: EventMeta
+    raw: Mapping[str, Any]
+
+
+def _vehicle_event_fields(obj: Mapping[str, Any], data: Mapping[str, Any]) -> _VehicleEventFields:
+    vehicle = _event_vehicle(data)
+    user = text_or_number(_mapping(data.get("user")).get("id"))
+    return {
+        "event_id": text_or_number(obj.get("eventId")),
+        "vehicle_id": text_or_number(obj.get("vehicleId")) or (vehicle.id if vehicle else None),
+        "user_id": user or text_or_number(obj.get("userId")),
+        "vehicle": vehicle,
+        "meta": _parse_meta(obj),
+        "raw": obj,
+    }
 
 
 def parse_event(body: bytes | bytearray | memoryview | str | Mapping[str, Any]) -> WebhookEvent:

@@ -409,6 +409,7 @@ bodies = st.one_of(
 )
 @example(status=400, body=b'{"errors": [{"status": "\xc2\xb2"}]}', retry_after=None)
 @example(status=500, body=b'{"errors": [{"status": "' + b"1" * 5000 + b'"}]}', retry_after=None)
+@example(status=400, body=b'{"error": {"requestId": "' + b"1" * 5000 + b'"}}', retry_after=None)
 @example(status=429, body=b"\x00\x01", retry_after="\u00b2")
 def test_garbage_bodies_still_give_an_api_status_error(
     status: int, body: bytes, retry_after: str | None

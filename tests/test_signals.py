@@ -612,6 +612,29 @@ def test_body_absent_or_not_an_object() -> None:
 # ---------------------------------------------------------------- statuses
 
 
+def test_a_signal_error_is_read_like_a_webhook_vehicle_error() -> None:
+    # One reader, one policy: codes sent as numbers are kept as text, in signals as in
+    # VEHICLE_ERROR entries (and error responses).
+    from smartcar_async.webhooks import VehicleErrorEvent, parse_event
+
+    error = {"type": "COMPATIBILITY", "code": 12, "detail": "not here", "resolution": "X"}
+    signal = parse_signal(resource(LOCATION, status={"value": "ERROR", "error": error}))
+    event = parse_event(
+        {"eventType": "VEHICLE_ERROR", "eventId": "e1", "data": {"errors": [error]}}
+    )
+    assert signal.error is not None
+    assert (signal.error.code, signal.error.description, signal.error.resolution) == (
+        "12",
+        "not here",
+        "X",
+    )
+    assert isinstance(event, VehicleErrorEvent)
+    [entry] = event.errors
+    assert signal.error.to_dict() == {
+        key: value for key, value in entry.to_dict().items() if key in signal.error.to_dict()
+    }
+
+
 @pytest.mark.parametrize("value", ["ERROR", "UNAVAILABLE"])
 def test_failed_signals_carry_their_error(value: str) -> None:
     status = {

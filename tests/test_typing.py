@@ -169,3 +169,33 @@ def test_fan_out_options_are_typed_keywords(tmp_path: Path) -> None:
     assert len(errors) == 2, out + err
     assert '"concurency"' in errors[0], out + err
     assert '"max_rate_limit_wait"' in errors[1], out + err
+
+
+def test_the_deprecated_client_webhooks_is_flagged_for_type_checkers(tmp_path: Path) -> None:
+    # Its type is the new resource's, and a checker that reports PEP 702 deprecations
+    # flags the old name (the new one is not).
+    source = """
+import smartcar_async as sc
+
+
+async def job(client: sc.SmartcarClient) -> None:
+    reveal_type(client.webhooks)
+    await client.webhook_endpoints.get("w")
+"""
+    module = tmp_path / "user_code.py"
+    module.write_text(source, encoding="utf-8")
+    out, err, _ = api.run(
+        [
+            "--strict",
+            "--enable-error-code",
+            "deprecated",
+            "--cache-dir",
+            str(tmp_path / "cache"),
+            str(module),
+        ]
+    )
+    errors = [line for line in out.splitlines() if ": error:" in line]
+    assert _revealed(out) == ["WebhookEndpoints"], out
+    assert len(errors) == 1, out + err
+    assert "user_code.py:6:" in errors[0], out
+    assert "[deprecated]" in errors[0], out

@@ -269,6 +269,16 @@ def test_fixture_vehicle_state_documented() -> None:
     assert "'eventId'" not in repr(event)  # raw JSON stays out of the repr
 
 
+def test_event_vehicle_reads_mode_and_powertrain_when_sent() -> None:
+    # The reference: make, model, year, mode and powertrainType come with every webhook.
+    body = json.loads(fixture("vehicle_state_documented"))
+    body["data"]["vehicle"].update(mode="live", powertrainType="BEV")
+    event = parse_event(json.dumps(body).encode())
+    assert event.vehicle is not None
+    assert (event.vehicle.mode, event.vehicle.powertrain_type) == ("live", "BEV")
+    assert list(event.vehicle.to_dict())[:2] == ["id", "make"]
+
+
 def test_fixture_vehicle_state_first_delivery() -> None:
     event = parse_event(fixture("vehicle_state_first_delivery"))
     assert isinstance(event, VehicleStateEvent)

@@ -5,6 +5,7 @@ The models they return are exported here too (and, for the public ones, from
 """
 
 import warnings
+from typing import TYPE_CHECKING
 
 from ._base import RawView
 from ._types import (
@@ -51,9 +52,14 @@ __all__ = [
 ]
 
 
+# ``Webhooks`` was the old name of `WebhookEndpoints`: it read like the receiver module
+# `smartcar_async.webhooks`. Still importable, and typed as before; at run time reading
+# it warns DeprecationWarning.
+if TYPE_CHECKING:
+    Webhooks = WebhookEndpoints
+
+
 def __getattr__(name: str) -> object:
-    # ``Webhooks`` was the old name of `WebhookEndpoints`: it read like the receiver
-    # module `smartcar_async.webhooks`. Still importable, with a DeprecationWarning.
     if name == "Webhooks":
         warnings.warn(
             "smartcar_async.resources.Webhooks is deprecated, use WebhookEndpoints",

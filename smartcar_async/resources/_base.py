@@ -66,7 +66,12 @@ if TYPE_CHECKING:
 
 
 class Resource:
-    """Base of ``client.connections``, ``client.vehicles`` and the others."""
+    """Base of ``client.connections``, ``client.vehicles`` and the others.
+
+    One rule for every method of every resource, stated here once: an id that goes into
+    a path (``vehicle_id``, ``connection_id``, ``webhook_id``...) must be a single path
+    segment of at most 256 characters, else `ValueError` before any request is made.
+    """
 
     def __init__(self, client: SmartcarClient) -> None:
         self._client = client

@@ -14,11 +14,20 @@ from __future__ import annotations
 
 import datetime as _dt
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 import attrs
 
-from .._models import RAW, ToDict, flatten_resource, related_id, structure, unwrap
+from .._models import (
+    RAW,
+    ToDict,
+    VehicleDescription,
+    flatten_resource,
+    own_fields_first,
+    related_id,
+    structure,
+    unwrap,
+)
 
 __all__ = [
     "CommandExecution",
@@ -45,47 +54,18 @@ def _flat(resource: Mapping[str, Any]) -> dict[str, Any]:
     return dict(resource)
 
 
-def _flat_with_related(resource: Mapping[str, Any], related: tuple[str, ...]) -> dict[str, Any]:
-    """The flat fields of a connection or subscription, plus ``<name>Id`` per relation.
-
-    Examples:
-        >>> resource = {"id": "s1", "relationships": {"user": {"data": {"id": "u1"}}}}
-        >>> _flat_with_related(resource, ("user",))["userId"]
-        'u1'
-    """
-    flat = _flat(resource)
-    # "vehicle": null reads as no vehicle info (an empty VehicleInfo), not as an error.
-    if "vehicle" in flat and flat["vehicle"] is None:
-        del flat["vehicle"]
-    for name in related:
-        related_value = related_id(resource, name)
-        if related_value is not None:
-            flat[name + "Id"] = related_value
-    return flat
-
-
 @attrs.frozen(kw_only=True)
-class VehicleInfo(ToDict):
-    """The vehicle a connection or subscription is about.
+class VehicleInfo(VehicleDescription):
+    """The vehicle a connection or subscription is about (its id is on the resource).
 
     Attributes:
-        make: e.g. ``"TESLA"``.
-        model: e.g. ``"Model 3"``.
-        year: model year.
-        mode: ``"live"`` or ``"simulated"`` (kept as given).
-        powertrain_type: ``"BEV"``, ``"ICE"``, ``"PHEV"``... (kept as given).
+        make / model / year / mode / powertrain_type: as on `Vehicle` (``"TESLA"``,
+            ``"Model 3"``, ``2023``, ``"live"``, ``"BEV"``); None when left out.
     """
 
-    make: str | None = None
-    model: str | None = None
-    year: int | None = None
-    mode: str | None = None
-    powertrain_type: str | None = None
-    raw: Mapping[str, Any] = RAW
 
-
-@attrs.frozen(kw_only=True)
-class Vehicle(ToDict):
+@attrs.frozen(kw_only=True, field_transformer=own_fields_first)
+class Vehicle(VehicleDescription):
     """A vehicle, from ``GET /vehicles/{vehicleId}``.
 
     Attributes:
@@ -96,12 +76,6 @@ class Vehicle(ToDict):
     """
 
     id: str
-    make: str | None = None
-    model: str | None = None
-    year: int | None = None
-    mode: str | None = None
-    powertrain_type: str | None = None
-    raw: Mapping[str, Any] = RAW
 
     @classmethod
     def _flatten(cls, resource: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -109,7 +83,40 @@ class Vehicle(ToDict):
 
 
 @attrs.frozen(kw_only=True)
-class Connection(ToDict):
+class _UserVehicleResource(ToDict):
+    """What `Connection` and `Subscription` share: a JSON:API resource about one user's
+    vehicle, with the vehicle's description and the resource's ``meta`` dates. Each
+    names its relationships in ``_related``; their ids become ``<name>_id`` fields.
+    """
+
+    vehicle: VehicleInfo = attrs.field(factory=VehicleInfo)
+    created_at: _dt.datetime | None = None
+    updated_at: _dt.datetime | None = None
+    raw: Mapping[str, Any] = RAW
+    _related: ClassVar[tuple[str, ...]] = ()
+
+    @classmethod
+    def _flatten(cls, resource: Mapping[str, Any]) -> dict[str, Any]:
+        """The flat fields of the resource, plus ``<name>Id`` per relation.
+
+        Examples:
+            >>> resource = {"id": "s1", "relationships": {"user": {"data": {"id": "u1"}}}}
+            >>> Subscription._flatten(resource)["userId"]
+            'u1'
+        """
+        flat = _flat(resource)
+        # "vehicle": null reads as no vehicle info (an empty VehicleInfo), not as an error.
+        if "vehicle" in flat and flat["vehicle"] is None:
+            del flat["vehicle"]
+        for name in cls._related:
+            related_value = related_id(resource, name)
+            if related_value is not None:
+                flat[name + "Id"] = related_value
+        return flat
+
+
+@attrs.frozen(kw_only=True, field_transformer=own_fields_first)
+class Connection(_UserVehicleResource):
     """A vehicle connected to the application by one of its users.
 
     Attributes:
@@ -126,14 +133,7 @@ class Connection(ToDict):
     user_id: str
     vehicle_id: str
     permissions: tuple[str, ...] = ()
-    vehicle: VehicleInfo = attrs.field(factory=VehicleInfo)
-    created_at: _dt.datetime | None = None
-    updated_at: _dt.datetime | None = None
-    raw: Mapping[str, Any] = RAW
-
-    @classmethod
-    def _flatten(cls, resource: Mapping[str, Any]) -> Mapping[str, Any]:
-        return _flat_with_related(resource, ("user", "vehicle"))
+    _related = ("user", "vehicle")
 
 
 @attrs.frozen(kw_only=True)
@@ -247,8 +247,8 @@ class Webhook(ToDict):
         return flat
 
 
-@attrs.frozen(kw_only=True)
-class Subscription(ToDict):
+@attrs.frozen(kw_only=True, field_transformer=own_fields_first)
+class Subscription(_UserVehicleResource):
     """A vehicle subscribed to a webhook (Management API).
 
     Attributes:
@@ -262,14 +262,7 @@ class Subscription(ToDict):
     webhook_id: str | None = None
     user_id: str | None = None
     vehicle_id: str | None = None
-    vehicle: VehicleInfo = attrs.field(factory=VehicleInfo)
-    created_at: _dt.datetime | None = None
-    updated_at: _dt.datetime | None = None
-    raw: Mapping[str, Any] = RAW
-
-    @classmethod
-    def _flatten(cls, resource: Mapping[str, Any]) -> Mapping[str, Any]:
-        return _flat_with_related(resource, ("webhook", "user", "vehicle"))
+    _related = ("webhook", "user", "vehicle")
 
 
 @attrs.frozen(kw_only=True)

@@ -95,7 +95,6 @@ class Connections(Resource):
         """One connection by id (no ``sc-user-id`` needed).
 
         Raises:
-            ValueError: ``connection_id`` is not a single path segment (before any request).
             NotFoundError: no such connection.
 
         Examples:
@@ -112,7 +111,6 @@ class Connections(Resource):
         """Disconnect one vehicle (``DELETE /connections/{connectionId}``).
 
         Raises:
-            ValueError: ``connection_id`` is not a single path segment (before any request).
             NotFoundError: no such connection.
 
         Examples:

@@ -105,7 +105,6 @@ class WebhookEndpoints(Resource):
         """One webhook by id.
 
         Raises:
-            ValueError: ``webhook_id`` is not a single path segment (before any request).
             NotFoundError: no such webhook.
 
         Examples:

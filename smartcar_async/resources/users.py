@@ -32,7 +32,6 @@ class Users(Resource):
         The id goes in the path; no ``sc-user-id`` header is sent.
 
         Raises:
-            ValueError: ``user_id`` is not a single path segment (before any request).
             NotFoundError: no such user.
 
         Examples:

@@ -58,7 +58,6 @@ class Vehicles(Resource):
         """Make, model, year, mode and powertrain of a vehicle (no ``sc-user-id``).
 
         Raises:
-            ValueError: ``vehicle_id`` is not a single path segment (before any request).
             NotFoundError: no such vehicle.
 
         Examples:

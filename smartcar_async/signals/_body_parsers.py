@@ -25,38 +25,14 @@ from .._coerce import (
     require_scalar,
     require_str,
 )
-from ._bodies import (
-    AvailableCapacity,
-    ChargeLimit,
-    ChargeLimitCondition,
-    ChargeLimitsBody,
-    Door,
-    DoorsBody,
-    DriveModeBody,
-    GenericBody,
-    GridCell,
-    LocationBody,
-    NominalCapacityBody,
-    OpenLockBody,
-    RangeBody,
-    RangeEstimate,
-    SignalBody,
-    StatusBody,
-    Tire,
-    TiresBody,
-    UnitValue,
-    Value,
-    ValuesBody,
-    Window,
-    WindowsBody,
-)
+from . import _bodies as bodies
 
 __all__ = ["BodyParser", "infer_body", "parser_for"]
 
 _Json = Mapping[str, Any]
 
 #: A function from a body's JSON object to its typed body (may raise `WrongType`).
-BodyParser = Callable[[_Json], SignalBody]
+BodyParser = Callable[[_Json], bodies.SignalBody]
 
 _JSON_SCALARS: Final = frozenset({str, bool, int, float})
 
@@ -75,27 +51,27 @@ def _unnested(body: _Json) -> _Json:
     return inner if isinstance(inner, Mapping) else body
 
 
-def _parse_unit_value(body: _Json) -> UnitValue:
+def _parse_unit_value(body: _Json) -> bodies.UnitValue:
     _require_any_key(body, "value")
-    return UnitValue(
+    return bodies.UnitValue(
         unit=require_str(body.get("unit")), value=require_number(body["value"]), raw=body
     )
 
 
-def _parse_value(body: _Json) -> Value:
+def _parse_value(body: _Json) -> bodies.Value:
     _require_any_key(body, "value")
-    return Value(value=require_scalar(body["value"]), raw=body)
+    return bodies.Value(value=require_scalar(body["value"]), raw=body)
 
 
-def _parse_range(body: _Json) -> RangeBody:
+def _parse_range(body: _Json) -> bodies.RangeBody:
     _require_any_key(body, "value")
     estimates = tuple(
-        RangeEstimate(
+        bodies.RangeEstimate(
             type=require_str(item.get("type")), value=require_number(item.get("value")), raw=item
         )
         for item in map(require_object, require_list(body.get("additionalValues")))
     )
-    return RangeBody(
+    return bodies.RangeBody(
         unit=require_str(body.get("unit")),
         value=require_number(body["value"]),
         additional_values=estimates,
@@ -103,12 +79,12 @@ def _parse_range(body: _Json) -> RangeBody:
     )
 
 
-def _parse_values(body: _Json) -> ValuesBody:
+def _parse_values(body: _Json) -> bodies.ValuesBody:
     _require_any_key(body, "values")
     values = body["values"]
     if not isinstance(values, (list, tuple)):
         raise WrongType
-    return ValuesBody(
+    return bodies.ValuesBody(
         values=tuple(values),
         row_count=require_int(body.get("rowCount")),
         column_count=require_int(body.get("columnCount")),
@@ -126,14 +102,14 @@ _CellField = tuple[str, str, Callable[[Any], Any]]
 
 
 def _grid_parser(
-    body_type: type[DoorsBody | WindowsBody | TiresBody],
-    cell_type: type[GridCell],
+    body_type: type[bodies.DoorsBody | bodies.WindowsBody | bodies.TiresBody],
+    cell_type: type[bodies.GridCell],
     alias: str,
     cell_fields: tuple[_CellField, ...],
     *,
     with_unit: bool = False,
 ) -> BodyParser:
-    def parse(body: _Json) -> SignalBody:
+    def parse(body: _Json) -> bodies.SignalBody:
         source = _unnested(body)
         items = source.get("values")
         if items is None:
@@ -163,17 +139,17 @@ def _grid_parser(
 
 
 _parse_doors = _grid_parser(
-    DoorsBody,
-    Door,
+    bodies.DoorsBody,
+    bodies.Door,
     "doors",
     (("is_open", "isOpen", require_bool), ("is_locked", "isLocked", require_bool)),
 )
 _parse_windows = _grid_parser(
-    WindowsBody, Window, "windows", (("is_open", "isOpen", require_bool),)
+    bodies.WindowsBody, bodies.Window, "windows", (("is_open", "isOpen", require_bool),)
 )
 _parse_tires = _grid_parser(
-    TiresBody,
-    Tire,
+    bodies.TiresBody,
+    bodies.Tire,
     "tires",
     (("tire_pressure", "tirePressure", require_number),),
     with_unit=True,
@@ -183,12 +159,12 @@ _parse_tires = _grid_parser(
 # ------------------------------------------------------------------------- the rest
 
 
-def _parse_location(body: _Json) -> LocationBody:
+def _parse_location(body: _Json) -> bodies.LocationBody:
     latitude = require_number(body.get("latitude"))
     longitude = require_number(body.get("longitude"))
     if latitude is None or longitude is None:
         raise WrongType  # a location without coordinates is not a location
-    return LocationBody(
+    return bodies.LocationBody(
         latitude=latitude,
         longitude=longitude,
         heading=require_number(body.get("heading")),
@@ -198,11 +174,11 @@ def _parse_location(body: _Json) -> LocationBody:
     )
 
 
-def _parse_condition(value: Any) -> ChargeLimitCondition | None:
+def _parse_condition(value: Any) -> bodies.ChargeLimitCondition | None:
     if value is None:
         return None
     item = require_object(value)
-    return ChargeLimitCondition(
+    return bodies.ChargeLimitCondition(
         name=require_str(item.get("name")),
         address=require_str(item.get("address")),
         latitude=require_number(item.get("latitude")),
@@ -212,11 +188,11 @@ def _parse_condition(value: Any) -> ChargeLimitCondition | None:
     )
 
 
-def _parse_charge_limits(body: _Json) -> ChargeLimitsBody:
+def _parse_charge_limits(body: _Json) -> bodies.ChargeLimitsBody:
     source = _unnested(body)
     _require_any_key(source, "values", "activeLimit")
     limits = tuple(
-        ChargeLimit(
+        bodies.ChargeLimit(
             type=require_str(item.get("type")),
             limit=require_number(item.get("limit")),
             condition=_parse_condition(item.get("condition")),
@@ -225,7 +201,7 @@ def _parse_charge_limits(body: _Json) -> ChargeLimitsBody:
         for item in map(require_object, require_list(source.get("values")))
     )
     unit = source.get("unit")
-    return ChargeLimitsBody(
+    return bodies.ChargeLimitsBody(
         values=limits,
         active_limit=require_number(source.get("activeLimit")),
         unit=require_str(unit if unit is not None else body.get("unit")),
@@ -234,14 +210,14 @@ def _parse_charge_limits(body: _Json) -> ChargeLimitsBody:
 
 
 def _flat_parser(
-    body_type: type[StatusBody | OpenLockBody | DriveModeBody],
+    body_type: type[bodies.StatusBody | bodies.OpenLockBody | bodies.DriveModeBody],
     any_of: tuple[str, ...],
     fields: tuple[_CellField, ...],
 ) -> BodyParser:
     """A parser of a flat body: one of ``any_of`` must be there, each field is read
     by its reader. For the rarer bodies; the common ones are written out for speed."""
 
-    def parse(body: _Json) -> SignalBody:
+    def parse(body: _Json) -> bodies.SignalBody:
         _require_any_key(body, *any_of)
         return body_type(raw=body, **{field: read(body.get(key)) for field, key, read in fields})
 
@@ -249,33 +225,33 @@ def _flat_parser(
 
 
 _parse_status = _flat_parser(
-    StatusBody,
+    bodies.StatusBody,
     ("status",),
     (("status", "status", require_str), ("description", "description", require_str)),
 )
 _parse_open_lock = _flat_parser(
-    OpenLockBody,
+    bodies.OpenLockBody,
     ("isOpen", "isLocked"),
     (("is_open", "isOpen", require_bool), ("is_locked", "isLocked", require_bool)),
 )
 _parse_drive_mode = _flat_parser(
-    DriveModeBody,
+    bodies.DriveModeBody,
     ("canonical", "oemDisplayName"),
     (("canonical", "canonical", require_str), ("oem_display_name", "oemDisplayName", require_str)),
 )
 
 
-def _parse_nominal_capacity(body: _Json) -> NominalCapacityBody:
+def _parse_nominal_capacity(body: _Json) -> bodies.NominalCapacityBody:
     _require_any_key(body, "capacity", "availableCapacities")
     options = tuple(
-        AvailableCapacity(
+        bodies.AvailableCapacity(
             capacity=require_number(item.get("capacity")),
             description=require_str(item.get("description")),
             raw=item,
         )
         for item in map(require_object, require_list(body.get("availableCapacities")))
     )
-    return NominalCapacityBody(
+    return bodies.NominalCapacityBody(
         source=require_str(body.get("source")),
         capacity=require_number(body.get("capacity")),
         available_capacities=options,
@@ -284,11 +260,11 @@ def _parse_nominal_capacity(body: _Json) -> NominalCapacityBody:
     )
 
 
-def _parse_generic(body: _Json) -> GenericBody:
-    return GenericBody(data=body, raw=body)
+def _parse_generic(body: _Json) -> bodies.GenericBody:
+    return bodies.GenericBody(data=body, raw=body)
 
 
-def infer_body(body: _Json) -> SignalBody:
+def infer_body(body: _Json) -> bodies.SignalBody:
     """The body of a code the catalogue does not know, judged by its keys alone.
 
     Examples:
@@ -302,37 +278,37 @@ def infer_body(body: _Json) -> SignalBody:
             kind = type(value)
             unit = body.get("unit")
             if (kind is int or kind is float) and (unit is None or type(unit) is str):
-                return UnitValue(unit=unit, value=value, raw=body)
+                return bodies.UnitValue(unit=unit, value=value, raw=body)
             if size == 1 and (value is None or kind in _JSON_SCALARS):
-                return Value(value=value, raw=body)
+                return bodies.Value(value=value, raw=body)
     elif "values" in body and isinstance(body["values"], (list, tuple)):
         return _parse_values(body)
-    return GenericBody(data=body, raw=body)
+    return bodies.GenericBody(data=body, raw=body)
 
 
 _PARSERS: Final[dict[type[Any], BodyParser]] = {
-    UnitValue: _parse_unit_value,
-    Value: _parse_value,
-    RangeBody: _parse_range,
-    ValuesBody: _parse_values,
-    DoorsBody: _parse_doors,
-    WindowsBody: _parse_windows,
-    TiresBody: _parse_tires,
-    LocationBody: _parse_location,
-    ChargeLimitsBody: _parse_charge_limits,
-    StatusBody: _parse_status,
-    OpenLockBody: _parse_open_lock,
-    DriveModeBody: _parse_drive_mode,
-    NominalCapacityBody: _parse_nominal_capacity,
-    GenericBody: _parse_generic,
+    bodies.UnitValue: _parse_unit_value,
+    bodies.Value: _parse_value,
+    bodies.RangeBody: _parse_range,
+    bodies.ValuesBody: _parse_values,
+    bodies.DoorsBody: _parse_doors,
+    bodies.WindowsBody: _parse_windows,
+    bodies.TiresBody: _parse_tires,
+    bodies.LocationBody: _parse_location,
+    bodies.ChargeLimitsBody: _parse_charge_limits,
+    bodies.StatusBody: _parse_status,
+    bodies.OpenLockBody: _parse_open_lock,
+    bodies.DriveModeBody: _parse_drive_mode,
+    bodies.NominalCapacityBody: _parse_nominal_capacity,
+    bodies.GenericBody: _parse_generic,
 }
 
 
-def parser_for(body_type: type[SignalBody]) -> BodyParser:
+def parser_for(body_type: type[bodies.SignalBody]) -> BodyParser:
     """The parser of one body class.
 
     Examples:
-        >>> parser_for(UnitValue)({"unit": "percent", "value": 80})
+        >>> parser_for(bodies.UnitValue)({"unit": "percent", "value": 80})
         UnitValue(unit='percent', value=80)
     """
     return _PARSERS[body_type]

@@ -11,7 +11,7 @@ import datetime as _dt
 from collections.abc import Mapping
 from typing import Any, Final, TypeAlias, TypeGuard
 
-from .._coerce import WrongType, text
+from .._coerce import WrongType, text, text_or_number
 from .._error_types import APIResponseError
 from .._models import _SECONDS_LIMIT, parse_timestamp, vehicle_fields
 from ._bodies import GenericBody, SignalBody
@@ -19,7 +19,7 @@ from ._body_parsers import BodyParser, infer_body, parser_for
 from ._catalogue import CATALOGUE, SignalSpec
 from ._signal import Signal, SignalError, Signals, SignalsVehicle
 
-__all__ = ["parse_signal", "parse_signals"]
+__all__ = ["error_object_fields", "parse_signal", "parse_signals"]
 
 _Json = Mapping[str, Any]
 
@@ -99,18 +99,31 @@ def _envelope(obj: object) -> tuple[_Json, _Json, str]:
 # -------------------------------------------------------------------------- status
 
 
+def error_object_fields(entry: Mapping[str, Any]) -> dict[str, Any]:
+    """The `ErrorObject` fields of an error object, read leniently; shared with the
+    webhook parser, whose VEHICLE_ERROR entries are error objects too.
+
+    Codes may come as numbers (kept as their text); ``resolution`` may be a bare
+    string or an object whose ``type`` names it.
+
+    Examples:
+        >>> error_object_fields({"type": "PERMISSION", "resolution": {"type": "REAUTHENTICATE"}})
+        {'type': 'PERMISSION', 'code': None, 'description': None, 'resolution': 'REAUTHENTICATE'}
+    """
+    resolution = entry.get("resolution")
+    if isinstance(resolution, Mapping):
+        resolution = resolution.get("type")
+    return {
+        "type": text_or_number(entry.get("type")),
+        "code": text_or_number(entry.get("code")),
+        "description": text_or_number(entry.get("description"))
+        or text_or_number(entry.get("detail")),
+        "resolution": text_or_number(resolution),
+    }
+
+
 def _signal_error(error: _Json) -> SignalError:
-    resolution = error.get("resolution")
-    description = error.get("description")
-    if type(description) is not str:
-        description = error.get("detail")
-    return SignalError(
-        type=text(error.get("type")),
-        code=text(error.get("code")),
-        description=text(description),
-        resolution=text(resolution.get("type")) if _is_object(resolution) else text(resolution),
-        raw=error,
-    )
+    return SignalError(**error_object_fields(error), raw=error)
 
 
 def _status(source: _Json) -> tuple[str, SignalError | None]:
@@ -278,8 +291,6 @@ def _included_vehicle(included: object) -> SignalsVehicle | None:
     return SignalsVehicle(
         id=text(resource.get("id")),
         **vehicle_fields(fields),
-        mode=text(fields.get("mode")),
-        powertrain_type=text(fields.get("powertrainType")),
         raw=resource,
     )
 

@@ -13,7 +13,14 @@ from typing import Any, TypeAlias, cast
 
 import attrs
 
-from .._models import RAW, ToDict, to_jsonable
+from .._models import (
+    RAW,
+    ErrorObject,
+    ToDict,
+    VehicleDescription,
+    own_fields_first,
+    to_jsonable,
+)
 from ._bodies import SignalBody
 
 __all__ = ["Signal", "SignalError", "SignalValue", "Signals", "SignalsVehicle"]
@@ -24,7 +31,7 @@ SignalValue: TypeAlias = "bool | int | float | str | None"
 
 
 @attrs.frozen(kw_only=True)
-class SignalError(ToDict):
+class SignalError(ErrorObject):
     """Why a signal could not be read (``status.error`` of a signal).
 
     Attributes:
@@ -37,12 +44,6 @@ class SignalError(ToDict):
         >>> signal.error
         SignalError(type='COMPATIBILITY', code='VEHICLE_NOT_CAPABLE', ...)
     """
-
-    type: str | None = None
-    code: str | None = None
-    description: str | None = None
-    resolution: str | None = None
-    raw: Mapping[str, Any] = RAW
 
 
 @attrs.frozen(kw_only=True)
@@ -94,9 +95,13 @@ class Signal(ToDict):
         return self.status == "SUCCESS"
 
 
-@attrs.frozen(kw_only=True)
-class SignalsVehicle(ToDict):
+@attrs.frozen(kw_only=True, field_transformer=own_fields_first)
+class SignalsVehicle(VehicleDescription):
     """The vehicle a ``/signals`` response is about (its ``included.vehicle``).
+
+    Attributes:
+        id: the vehicle id, when the response names it.
+        make / model / year / mode / powertrain_type: see `Vehicle`.
 
     Examples:
         >>> signals.vehicle
@@ -104,12 +109,6 @@ class SignalsVehicle(ToDict):
     """
 
     id: str | None = None
-    make: str | None = None
-    model: str | None = None
-    year: int | None = None
-    mode: str | None = None
-    powertrain_type: str | None = None
-    raw: Mapping[str, Any] = RAW
 
 
 def _given(entry: object) -> Signal:

@@ -229,7 +229,7 @@ async def test_the_old_name_client_webhooks_still_works_and_warns_once_per_clien
 
 def test_the_old_class_name_still_imports_and_warns() -> None:
     with pytest.warns(DeprecationWarning, match="use WebhookEndpoints"):
-        from smartcar_async.resources import Webhooks  # type: ignore[attr-defined]
+        from smartcar_async.resources import Webhooks
     assert Webhooks is WebhookEndpoints
 
 
