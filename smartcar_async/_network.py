@@ -25,7 +25,6 @@ from typing import Any
 
 import anyio
 import httpcore
-import sniffio
 
 __all__ = ["NetworkBackend"]
 
@@ -209,6 +208,15 @@ class AsyncioStream(httpcore.AsyncNetworkStream):
         return None
 
 
+def _on_asyncio() -> bool:
+    # Asked of asyncio itself: sniffio, which httpcore asks, is not a dependency.
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
+
+
 def _is_ip_address(host: str) -> bool:
     try:
         ipaddress.ip_address(host)
@@ -229,12 +237,9 @@ class NetworkBackend(httpcore.AsyncNetworkBackend):
         self._other: httpcore.AsyncNetworkBackend | None = None
 
     def _fallback(self) -> httpcore.AsyncNetworkBackend:
+        # Not asyncio: trio, the one other event loop the SDK runs on.
         if self._other is None:
-            self._other = (
-                httpcore.TrioBackend()
-                if sniffio.current_async_library() == "trio"
-                else httpcore.AnyIOBackend()
-            )
+            self._other = httpcore.TrioBackend()
         return self._other
 
     async def connect_tcp(
@@ -245,7 +250,7 @@ class NetworkBackend(httpcore.AsyncNetworkBackend):
         local_address: str | None = None,
         socket_options: Iterable[SocketOption] | None = None,
     ) -> httpcore.AsyncNetworkStream:
-        if sniffio.current_async_library() != "asyncio":
+        if not _on_asyncio():
             return await self._fallback().connect_tcp(
                 host, port, timeout, local_address, socket_options
             )

@@ -16,6 +16,8 @@ import json
 import socket
 import ssl
 import struct
+import subprocess
+import sys
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -1220,3 +1222,11 @@ async def test_connecting_and_reading_leave_nothing_for_the_garbage_collector(
                     assert gc.collect() == 0
                 finally:
                     gc.enable()
+
+
+def test_the_network_layer_needs_no_sniffio() -> None:
+    # sniffio is not a dependency of the SDK (nor of recent anyio): a wheel installed
+    # alone must import the default transport without it.
+    code = "import sys; sys.modules['sniffio'] = None; import smartcar_async._transport"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
