@@ -16,6 +16,9 @@ however large the total limit. Picking a shard is O(1) (shards sit in buckets by
 slot count). When every slot is taken, requests wait in one FIFO here, bounded by the
 request's ``pool`` timeout, which raises `httpx.PoolTimeout` like httpx does.
 
+On asyncio, a shard without a proxy reads the network through `NetworkBackend`
+(``_network.py``: asyncio protocols instead of anyio streams under httpcore).
+
 Because the shards are plain ``httpx.AsyncHTTPTransport`` objects, httpcore exceptions
 become httpx exceptions exactly as in httpx, ``verify``/``cert``/``http2`` mean what they
 mean in httpx, and respx's default mocking (which patches httpcore's pool) intercepts
@@ -166,7 +169,7 @@ class _DirectShard(httpx.AsyncHTTPTransport):
 
     httpx builds its httpcore pool with httpcore's default network backend and takes no
     other; the pool is rebuilt here with the same settings and `NetworkBackend`
-    (``tests/test_network.py`` fails if httpx stops keeping its pool in ``_pool``).
+    (``tests/test_transport.py`` fails if httpx stops keeping its pool in ``_pool``).
     """
 
     def __init__(self, ctx: ssl.SSLContext, http2: bool, limits: httpx.Limits) -> None:
