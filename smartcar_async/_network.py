@@ -21,7 +21,7 @@ import ipaddress
 import ssl
 from collections import deque
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, cast
 
 import anyio
 import httpcore
@@ -56,8 +56,8 @@ class _Protocol(asyncio.Protocol):
     # -- called by asyncio ---------------------------------------------------------------
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
+        # A cast, not an isinstance check: uvloop's transports are not asyncio's classes.
+        self.transport = cast(asyncio.Transport, transport)
 
     def data_received(self, data: bytes) -> None:
         self.chunks.append(data)
@@ -165,11 +165,16 @@ class AsyncioStream(httpcore.AsyncNetworkStream):
         self._transport.write(buffer)
         if protocol.writing_paused:
             await protocol.wait_drained(timeout)
-            if protocol.error is not None:
-                raise httpcore.WriteError(str(protocol.error)) from protocol.error
+            if protocol.error is not None or self._transport.is_closing():
+                error = protocol.error
+                raise httpcore.WriteError(str(error) if error else "the connection was closed")
 
     async def aclose(self) -> None:
-        self._transport.close()
+        # Abort, as httpcore's own layers end up doing: close() would keep the socket
+        # until the peer has read every unsent byte (forever, from a peer that stopped
+        # reading; a writer waiting to drain would wait as long) and, with TLS, wait
+        # up to 30 s for the peer's close_notify. A connection httpcore closes is done.
+        self._transport.abort()
 
     async def start_tls(
         self,
@@ -184,12 +189,13 @@ class AsyncioStream(httpcore.AsyncNetworkStream):
                     self._transport, self._protocol, ssl_context, server_hostname=server_hostname
                 )
         except TimeoutError as exc:
-            self._transport.close()
+            self._transport.abort()
             raise httpcore.ConnectTimeout(str(exc) or "TLS handshake timed out") from exc
         except (OSError, ssl.SSLError) as exc:
-            self._transport.close()
+            self._transport.abort()
             raise httpcore.ConnectError(str(exc)) from exc
-        assert isinstance(transport, asyncio.Transport)
+        if transport is None:  # typeshed allows it; asyncio never returns it
+            raise httpcore.ConnectError("the TLS handshake gave no transport")
         self._protocol.transport = transport
         return AsyncioStream(transport, self._protocol)
 
@@ -233,14 +239,10 @@ class NetworkBackend(httpcore.AsyncNetworkBackend):
         >>> pool = httpcore.AsyncConnectionPool(network_backend=NetworkBackend())
     """
 
-    def __init__(self) -> None:
-        self._other: httpcore.AsyncNetworkBackend | None = None
-
-    def _fallback(self) -> httpcore.AsyncNetworkBackend:
-        # Not asyncio: trio, the one other event loop the SDK runs on.
-        if self._other is None:
-            self._other = httpcore.TrioBackend()
-        return self._other
+    @staticmethod
+    def _fallback() -> httpcore.AsyncNetworkBackend:
+        # httpcore's own layer: anyio's on asyncio, trio's on trio (the SDK runs on both).
+        return httpcore.AnyIOBackend() if _on_asyncio() else httpcore.TrioBackend()
 
     async def connect_tcp(
         self,
@@ -270,9 +272,11 @@ class NetworkBackend(httpcore.AsyncNetworkBackend):
                 )
         except TimeoutError as exc:
             raise httpcore.ConnectTimeout(str(exc) or "connection timed out") from exc
-        except OSError as exc:
+        except (OSError, UnicodeError) as exc:
+            # UnicodeError: a host name that IDNA cannot encode (a label over 63
+            # characters), refused before any lookup; anyio's layer reports it as a
+            # failed lookup, a ConnectError too.
             raise httpcore.ConnectError(str(exc)) from exc
-        assert isinstance(transport, asyncio.Transport)
         for option in socket_options or ():
             transport.get_extra_info("socket").setsockopt(*option)
         return AsyncioStream(transport, protocol)

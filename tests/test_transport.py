@@ -1230,3 +1230,36 @@ def test_the_network_layer_needs_no_sniffio() -> None:
     code = "import sys; sys.modules['sniffio'] = None; import smartcar_async._transport"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
+
+
+# An upload cut off leaves httpx's body generator unfinished; trio reports that.
+@pytest.mark.filterwarnings("ignore:Async generator 'httpx._content:ResourceWarning")
+async def test_closing_the_client_ends_a_write_its_server_never_reads(anyio_backend: str) -> None:
+    # The server stops reading: the upload fills every buffer and the write waits to
+    # drain, with no write timeout. Closing the client must end it (the connection is
+    # aborted, not closed politely after the peer has read everything).
+    body = b"x" * (32 * 1024 * 1024)
+    with anyio.fail_after(20):
+        async with _serving() as server:
+            client = httpx.AsyncClient(transport=ShardedTransport(), timeout=None)
+            errors: list[BaseException] = []
+
+            async def upload() -> None:
+                try:
+                    await client.post(f"{server.url}/no-read", content=body)
+                except httpx.TransportError as exc:
+                    errors.append(exc)
+
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(upload)
+                await anyio.wait_all_tasks_blocked()
+                await client.aclose()
+            assert len(errors) == 1
+
+
+@ASYNCIO_ONLY
+async def test_a_host_name_idna_cannot_encode_is_a_connect_error() -> None:
+    # Refused before any lookup (asyncio only: trio's layer would ask the resolver).
+    async with httpx.AsyncClient(transport=ShardedTransport()) as client:
+        with pytest.raises(httpx.ConnectError):
+            await client.get(f"http://{'a' * 64}.invalid/")
