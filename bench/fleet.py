@@ -342,10 +342,11 @@ def main(argv: list[str] | None = None) -> int:
                     calls = min(calls, HTTPX_CALLS)
                 elif client == "official" and not args.quick:
                     calls = min(calls, OFFICIAL_CALLS.get(scenario, calls))
-                argv = ["--child", client, "--url", base, "--calls", str(calls)]
-                if client == "sdk-http2":
+                url, tls = base, []
+                if client == "sdk-http2":  # its own server: HTTP/2 over TLS
                     host, port, ca = h2
-                    argv = [*argv[:2], "--url", f"https://{host}:{port}", "--ca", ca, *argv[4:]]
+                    url, tls = f"https://{host}:{port}", ["--ca", ca]
+                argv = ["--child", client, "--url", url, *tls, "--calls", str(calls)]
                 return h.run_child("reads", [*argv, "--concurrency", str(n)])
 
             samples = h.interleave(

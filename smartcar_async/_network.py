@@ -160,14 +160,17 @@ class AsyncioStream(httpcore.AsyncNetworkStream):
             return
         protocol = self._protocol
         if self._transport.is_closing():
-            error = protocol.error
-            raise httpcore.WriteError(str(error) if error else "the connection is closed")
+            raise self._write_error()
         self._transport.write(buffer)
         if protocol.writing_paused:
             await protocol.wait_drained(timeout)
             if protocol.error is not None or self._transport.is_closing():
-                error = protocol.error
-                raise httpcore.WriteError(str(error) if error else "the connection was closed")
+                raise self._write_error()
+
+    def _write_error(self) -> httpcore.WriteError:
+        """The error of a write to a connection that is closed or closing."""
+        error = self._protocol.error
+        return httpcore.WriteError(str(error) if error else "the connection is closed")
 
     async def aclose(self) -> None:
         # Abort, as httpcore's own layers end up doing: close() would keep the socket
@@ -214,13 +217,12 @@ class AsyncioStream(httpcore.AsyncNetworkStream):
         return None
 
 
-def _on_asyncio() -> bool:
+def _running_asyncio_loop() -> asyncio.AbstractEventLoop | None:
     # Asked of asyncio itself: sniffio, which httpcore asks, is not a dependency.
     try:
-        asyncio.get_running_loop()
+        return asyncio.get_running_loop()
     except RuntimeError:
-        return False
-    return True
+        return None
 
 
 def _is_ip_address(host: str) -> bool:
@@ -242,7 +244,8 @@ class NetworkBackend(httpcore.AsyncNetworkBackend):
     @staticmethod
     def _fallback() -> httpcore.AsyncNetworkBackend:
         # httpcore's own layer: anyio's on asyncio, trio's on trio (the SDK runs on both).
-        return httpcore.AnyIOBackend() if _on_asyncio() else httpcore.TrioBackend()
+        on_asyncio = _running_asyncio_loop() is not None
+        return httpcore.AnyIOBackend() if on_asyncio else httpcore.TrioBackend()
 
     async def connect_tcp(
         self,
@@ -252,11 +255,11 @@ class NetworkBackend(httpcore.AsyncNetworkBackend):
         local_address: str | None = None,
         socket_options: Iterable[SocketOption] | None = None,
     ) -> httpcore.AsyncNetworkStream:
-        if not _on_asyncio():
+        loop = _running_asyncio_loop()
+        if loop is None:
             return await self._fallback().connect_tcp(
                 host, port, timeout, local_address, socket_options
             )
-        loop = asyncio.get_running_loop()
         local = None if local_address is None else (local_address, 0)
         try:
             with anyio.fail_after(timeout):
