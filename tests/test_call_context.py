@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import AsyncIterator
 
 import anyio
 import httpx
 import pytest
 
-from smartcar_async import RawResponse, RetryPolicy, SmartcarClient
+from smartcar_async import RawResponse, RetryPolicy, SmartcarClient, resources
 from smartcar_async._call_context import (
     raise_vehicle_rate_limits,
     raw_responses,
@@ -63,10 +64,11 @@ async def test_raw_responses_block_turns_any_call_raw_and_then_off(
 def test_with_raw_response_is_typed() -> None:
     # The modules use postponed annotations: the names are what a type checker reads.
     assert Resource.__dict__["with_raw_response"].fget.__annotations__["return"] == "RawView"
-    # A handle's view is a RawView whose methods each resource module types
-    # (tests/test_typing.py checks what mypy makes of them).
+    # A handle's view is typed as a class only type checkers see, the handle's methods
+    # returning RawResponse (tests/test_typing.py checks what mypy makes of it).
     handle_view = VehicleHandle.__dict__["with_raw_response"].fget.__annotations__["return"]
-    assert issubclass(getattr(vehicles, handle_view), RawView)
+    assert handle_view == "_RawVehicleHandle"
+    assert not hasattr(vehicles, handle_view)
     returned = RawView.__getattr__.__annotations__["return"]
     assert returned == "Callable[..., Awaitable[RawResponse[Any]]]"
 
@@ -76,3 +78,42 @@ async def test_raw_view_returns_raw_response_and_resets(client: SmartcarClient) 
         raw = await client.vehicles.with_raw_response.get("v1")
     assert isinstance(raw, RawResponse)
     assert want_raw_response.get() is False
+
+
+def _public_methods(cls: type) -> dict[str, bool]:
+    """Public methods of ``cls`` by name: True for the coroutine ones."""
+    return {
+        name: inspect.iscoroutinefunction(member)
+        for name, member in inspect.getmembers(cls, inspect.isfunction)
+        if not name.startswith("_")
+    }
+
+
+async def test_raw_view_has_exactly_the_one_request_methods(client: SmartcarClient) -> None:
+    # Every coroutine method makes one request and is on the view; the others (list,
+    # which pages; the fan-out helpers) are refused with a pointer to list_page,
+    # rather than returning something that is not a RawResponse.
+    owners: dict[object, type] = {
+        client.vehicles: resources.Vehicles,
+        client.commands: resources.Commands,
+        client.connections: resources.Connections,
+        client.webhook_endpoints: resources.WebhookEndpoints,
+        client.subscriptions: resources.Subscriptions,
+        client.users: resources.Users,
+        client.vehicle("v1", user_id="u1"): VehicleHandle,
+    }
+    refused = []
+    for resource, cls in owners.items():
+        view = resource.with_raw_response  # type: ignore[attr-defined]  # mixed owners
+        assert isinstance(view, RawView)
+        for name, is_coroutine in _public_methods(cls).items():
+            if is_coroutine:
+                assert callable(getattr(view, name)), name
+            else:
+                with pytest.raises(AttributeError, match=r"one request.*list_page"):
+                    getattr(view, name)
+                refused.append(f"{cls.__name__}.{name}")
+    assert "Connections.list" in refused
+    assert "Vehicles.signals_many" in refused
+    with pytest.raises(AttributeError):
+        client.vehicles.with_raw_response.gett  # noqa: B018  # a typo is no method

@@ -107,8 +107,8 @@ def test_raw_response_parse_is_the_methods_model(tmp_path: Path) -> None:
 
 
 def test_every_one_request_method_has_a_typed_raw_view(tmp_path: Path) -> None:
-    # A coroutine method added to a resource but not to its raw view would fall back
-    # to RawView.__getattr__ (Any) without any error: this finds it.
+    # A coroutine method added to a resource without `one_request` would show on the
+    # typed view with its plain return type (and fail at run time): this finds it.
     import inspect
 
     import smartcar_async as sc
@@ -137,8 +137,13 @@ def test_every_one_request_method_has_a_typed_raw_view(tmp_path: Path) -> None:
     out, err, _status = _mypy(tmp_path, source)
     revealed = [line for line in out.splitlines() if "Revealed" in line]
     assert len(revealed) == len(calls) > 20, out + err
-    # The fallback reads "def (*Any, **Any) -> Awaitable[RawResponse[Any]]".
-    untyped = [line for line in revealed if "*Any" in line or "RawResponse[Any]" in line]
+    # Each reads "def (vehicle_id: str) -> Awaitable[RawResponse[Vehicle]]" and the like;
+    # RawView.__getattr__'s fallback would read "def (*Any, **Any) -> ...[Any]]".
+    untyped = [
+        line
+        for line in revealed
+        if "RawResponse[" not in line or "*Any" in line or "RawResponse[Any]" in line
+    ]
     assert untyped == [], "\n".join(untyped)
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any, Generic, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, ParamSpec, TypeVar, overload
 
 from .._call_context import raw_responses
 
@@ -13,19 +13,23 @@ if TYPE_CHECKING:
     from .._client import SmartcarClient
     from .._raw import RawResponse
 
-__all__ = ["RawView", "Resource"]
+__all__ = ["RawView", "Resource", "one_request"]
 
 P = ParamSpec("P")
 T = TypeVar("T")
+
+# The attribute `one_request` sets on a method; `RawView` forwards only such methods.
+_ONE_REQUEST = "_smartcar_one_request"
 
 
 class RawView:
     """A resource's methods, each returning the `RawResponse` of its one request.
 
-    What ``with_raw_response`` gives, on every resource and on `VehicleHandle`. Any
-    method that makes one request works; ``raw.parse()`` gives the model it would have
-    returned, and type checkers see that model (each resource's view declares its
-    methods with `raw_method`).
+    What ``with_raw_response`` gives, on every resource and on `VehicleHandle`. It has
+    the methods marked `one_request`; ``raw.parse()`` gives the model the method would
+    have returned, and type checkers see that model (each resource types its view as
+    ``class _RawVehicles(Vehicles, RawView)``). ``list``, which pages, is not on it:
+    ``list_page`` is.
 
     Examples:
         >>> raw = await client.vehicles.with_raw_response.get(vehicle_id)
@@ -38,8 +42,12 @@ class RawView:
 
     def __getattr__(self, name: str) -> Callable[..., Awaitable[RawResponse[Any]]]:
         method = getattr(self._resource, name)
-        if not callable(method) or name.startswith("_"):
-            raise AttributeError(name)
+        if name.startswith("_") or not getattr(method, _ONE_REQUEST, False):
+            owner = type(self._resource).__name__
+            raise AttributeError(
+                f"{owner}.{name} is not on with_raw_response: it has only the methods "
+                "that make one request (for a list, list_page)"
+            )
 
         async def call_raw(*args: Any, **kwargs: Any) -> RawResponse[Any]:
             with raw_responses():
@@ -51,18 +59,42 @@ class RawView:
 
 if TYPE_CHECKING:
 
-    class raw_method(Generic[P, T]):
-        """For type checkers only: ``get = raw_method(Vehicles.get)`` in a `RawView`
-        subclass declares ``view.get(...)`` with ``Vehicles.get``'s parameters, returning
-        ``RawResponse[Vehicle]``. At run time `RawView.__getattr__` does the forwarding;
-        one declaration per method keeps each signature in one place, the resource.
+    class one_request(Generic[P, T]):
+        """Marks a resource method that makes one request, so ``with_raw_response``
+        has it: type checkers see ``view.get(...)`` with ``get``'s parameters, returning
+        ``RawResponse[Vehicle]``. At run time the method is unchanged.
+
+        Examples:
+            >>> class Vehicles(Resource):
+            ...     @one_request
+            ...     async def get(self, vehicle_id: str) -> Vehicle: ...
         """
 
         def __init__(self, method: Callable[Concatenate[Any, P], Awaitable[T]]) -> None: ...
 
+        @overload
         def __get__(
-            self, view: RawView, owner: type[RawView] | None = None
+            self, instance: None, owner: type[Any]
+        ) -> Callable[Concatenate[Any, P], Awaitable[T]]: ...
+
+        @overload
+        def __get__(
+            self, instance: RawView, owner: type[Any] | None = None
         ) -> Callable[P, Awaitable[RawResponse[T]]]: ...
+
+        @overload
+        def __get__(
+            self, instance: object, owner: type[Any] | None = None
+        ) -> Callable[P, Awaitable[T]]: ...
+
+        def __get__(self, instance: object, owner: type[Any] | None = None) -> Any: ...
+
+else:
+
+    def one_request(method):
+        """Marks a resource method that makes one request (see the typed version)."""
+        setattr(method, _ONE_REQUEST, True)
+        return method
 
 
 class Resource:

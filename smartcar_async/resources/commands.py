@@ -17,7 +17,7 @@ from .._error_types import APIResponseError, CommandFailedError, ErrorDetail
 from .._errors import describe_error, details_from_json
 from .._experimental import warn_experimental
 from .._paths import path_segment
-from ._base import RawView, Resource
+from ._base import RawView, Resource, one_request
 from ._command_registry import (
     CLOSE_CHARGE_PORT,
     COMMAND_SPECS,
@@ -44,7 +44,6 @@ if TYPE_CHECKING:
     from typing_extensions import Unpack
 
     from .._fanout import FanOut, FanOutProgress
-    from ._base import raw_method
     from .vehicles import VehicleTargetT
 
 __all__ = ["ChargeSchedule", "ChargeWindow", "CommandName", "Commands", "ScheduleKind"]
@@ -197,6 +196,7 @@ class Commands(Resource):
         segment = path_segment(vehicle_id, "vehicle_id")
         return await self._send(segment, check_user_id(user_id), command)
 
+    @one_request
     async def lock(self, vehicle_id: str, *, user_id: str) -> CommandExecution:
         """Lock the doors (``POST .../commands/security/lock``).
 
@@ -210,6 +210,7 @@ class Commands(Resource):
         """
         return await self._run(vehicle_id, user_id, LOCK)
 
+    @one_request
     async def unlock(self, vehicle_id: str, *, user_id: str) -> CommandExecution:
         """Unlock the doors (``POST .../commands/security/unlock``).
 
@@ -218,6 +219,7 @@ class Commands(Resource):
         """
         return await self._run(vehicle_id, user_id, UNLOCK)
 
+    @one_request
     async def start_charge(self, vehicle_id: str, *, user_id: str) -> CommandExecution:
         """Start charging (``POST .../commands/charge/start``).
 
@@ -226,6 +228,7 @@ class Commands(Resource):
         """
         return await self._run(vehicle_id, user_id, START_CHARGE)
 
+    @one_request
     async def stop_charge(self, vehicle_id: str, *, user_id: str) -> CommandExecution:
         """Stop charging (``POST .../commands/charge/stop``).
 
@@ -234,6 +237,7 @@ class Commands(Resource):
         """
         return await self._run(vehicle_id, user_id, STOP_CHARGE)
 
+    @one_request
     async def set_charge_limit(
         self, vehicle_id: str, percent: int, *, user_id: str
     ) -> CommandExecution:
@@ -252,6 +256,7 @@ class Commands(Resource):
         """
         return await self._run(vehicle_id, user_id, charge_limit_command(percent))
 
+    @one_request
     async def set_destination(
         self, vehicle_id: str, *, latitude: float, longitude: float, user_id: str
     ) -> CommandExecution:
@@ -270,6 +275,7 @@ class Commands(Resource):
             vehicle_id, user_id, destination_command(latitude=latitude, longitude=longitude)
         )
 
+    @one_request
     async def open_charge_port(self, vehicle_id: str, *, user_id: str) -> CommandExecution:
         """Open the charge port (``POST .../commands/charge-port/open``). **Experimental**:
         no Smartcar source lists this endpoint; each call warns `ExperimentalWarning`.
@@ -279,6 +285,7 @@ class Commands(Resource):
         """
         return await self._run(vehicle_id, user_id, OPEN_CHARGE_PORT)
 
+    @one_request
     async def close_charge_port(self, vehicle_id: str, *, user_id: str) -> CommandExecution:
         """Close the charge port (``POST .../commands/charge-port/close``).
         **Experimental**, like `open_charge_port`.
@@ -288,6 +295,7 @@ class Commands(Resource):
         """
         return await self._run(vehicle_id, user_id, CLOSE_CHARGE_PORT)
 
+    @one_request
     async def set_charge_schedule(
         self, vehicle_id: str, *, user_id: str, **schedule: Unpack[ChargeSchedule]
     ) -> CommandExecution:
@@ -328,6 +336,7 @@ class Commands(Resource):
         """
         return await self._run(vehicle_id, user_id, schedule_command(**schedule))
 
+    @one_request
     async def delete_charge_schedule(
         self, vehicle_id: str, schedule_id: str, *, user_id: str
     ) -> CommandExecution | None:
@@ -399,17 +408,7 @@ class Commands(Resource):
         )
 
 
-class _RawCommands(RawView):
-    """What type checkers see of ``Commands.with_raw_response``."""
+if TYPE_CHECKING:
 
-    if TYPE_CHECKING:
-        lock = raw_method(Commands.lock)
-        unlock = raw_method(Commands.unlock)
-        start_charge = raw_method(Commands.start_charge)
-        stop_charge = raw_method(Commands.stop_charge)
-        set_charge_limit = raw_method(Commands.set_charge_limit)
-        set_destination = raw_method(Commands.set_destination)
-        open_charge_port = raw_method(Commands.open_charge_port)
-        close_charge_port = raw_method(Commands.close_charge_port)
-        set_charge_schedule = raw_method(Commands.set_charge_schedule)
-        delete_charge_schedule = raw_method(Commands.delete_charge_schedule)
+    class _RawCommands(Commands, RawView):
+        """What type checkers see of ``Commands.with_raw_response``."""

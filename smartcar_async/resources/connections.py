@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Annotated, TypedDict
 
 from .._pagination import AsyncPaginator, Page
 from .._paths import path_segment
-from ._base import RawView, Resource
+from ._base import RawView, Resource, one_request
 from ._common import no_content
 from ._listing import Listing, Query, paginate, single
 from ._types import Connection, parse_connection
@@ -14,7 +14,6 @@ from ._types import Connection, parse_connection
 if TYPE_CHECKING:
     from typing_extensions import Unpack
 
-    from ._base import raw_method
 
 __all__ = ["ConnectionFilters", "Connections"]
 
@@ -80,6 +79,7 @@ class Connections(Resource):
         """
         return paginate(CONNECTIONS, self.list_page, filters)
 
+    @one_request
     async def list_page(
         self, page_number: int = 1, **filters: Unpack[ConnectionFilters]
     ) -> Page[Connection]:
@@ -91,6 +91,7 @@ class Connections(Resource):
         """
         return await CONNECTIONS.page(self._client, page_number, filters)
 
+    @one_request
     async def get(self, connection_id: str) -> Connection:
         """One connection by id (no ``sc-user-id`` needed).
 
@@ -107,6 +108,7 @@ class Connections(Resource):
             "GET", "vehicle", f"/connections/{segment}", _read_connection
         )
 
+    @one_request
     async def delete(self, connection_id: str) -> None:
         """Disconnect one vehicle (``DELETE /connections/{connectionId}``).
 
@@ -120,10 +122,7 @@ class Connections(Resource):
         await self._client._call("DELETE", "vehicle", f"/connections/{segment}", no_content)
 
 
-class _RawConnections(RawView):
-    """What type checkers see of ``Connections.with_raw_response``."""
+if TYPE_CHECKING:
 
-    if TYPE_CHECKING:
-        list_page = raw_method(Connections.list_page)
-        get = raw_method(Connections.get)
-        delete = raw_method(Connections.delete)
+    class _RawConnections(Connections, RawView):
+        """What type checkers see of ``Connections.with_raw_response``."""

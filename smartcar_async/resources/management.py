@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any, TypedDict
 
 from .._pagination import AsyncPaginator, Page
 from .._paths import path_segment
-from ._base import RawView, Resource
+from ._base import RawView, Resource, one_request
 from ._common import check_filter, no_content, read_json
 from ._listing import Listing, Query, flag, paginate, single
 from ._types import (
@@ -25,7 +25,6 @@ if TYPE_CHECKING:
     import httpx
     from typing_extensions import Unpack
 
-    from ._base import raw_method
 
 __all__ = ["SubscriptionFilters", "Subscriptions", "WebhookEndpoints", "WebhookFilters"]
 
@@ -91,6 +90,7 @@ class WebhookEndpoints(Resource):
         """
         return paginate(WEBHOOKS, self.list_page, filters)
 
+    @one_request
     async def list_page(
         self, page_number: int = 1, **filters: Unpack[WebhookFilters]
     ) -> Page[Webhook]:
@@ -101,6 +101,7 @@ class WebhookEndpoints(Resource):
         """
         return await WEBHOOKS.page(self._client, page_number, filters)
 
+    @one_request
     async def get(self, webhook_id: str) -> Webhook:
         """One webhook by id.
 
@@ -150,6 +151,7 @@ class Subscriptions(Resource):
         """
         return paginate(SUBSCRIPTIONS, self.list_page, filters)
 
+    @one_request
     async def list_page(
         self, page_number: int = 1, **filters: Unpack[SubscriptionFilters]
     ) -> Page[Subscription]:
@@ -160,6 +162,7 @@ class Subscriptions(Resource):
         """
         return await SUBSCRIPTIONS.page(self._client, page_number, filters)
 
+    @one_request
     async def get(self, subscription_id: str) -> Subscription:
         """One subscription by id.
 
@@ -172,6 +175,7 @@ class Subscriptions(Resource):
             "GET", "management", f"/subscriptions/{segment}", _read_subscription
         )
 
+    @one_request
     async def create(
         self, *, webhook_id: str, vehicle_id: str, user_id: str
     ) -> SubscriptionRequest:
@@ -206,6 +210,7 @@ class Subscriptions(Resource):
             "POST", "management", "/subscriptions", parse, json={"data": {"attributes": attributes}}
         )
 
+    @one_request
     async def delete(self, subscription_id: str) -> None:
         """Unsubscribe (``DELETE /subscriptions/{subscriptionId}``).
 
@@ -238,19 +243,10 @@ def _subscription_request(
     )
 
 
-class _RawWebhookEndpoints(RawView):
-    """What type checkers see of ``WebhookEndpoints.with_raw_response``."""
+if TYPE_CHECKING:
 
-    if TYPE_CHECKING:
-        list_page = raw_method(WebhookEndpoints.list_page)
-        get = raw_method(WebhookEndpoints.get)
+    class _RawWebhookEndpoints(WebhookEndpoints, RawView):
+        """What type checkers see of ``WebhookEndpoints.with_raw_response``."""
 
-
-class _RawSubscriptions(RawView):
-    """What type checkers see of ``Subscriptions.with_raw_response``."""
-
-    if TYPE_CHECKING:
-        list_page = raw_method(Subscriptions.list_page)
-        get = raw_method(Subscriptions.get)
-        create = raw_method(Subscriptions.create)
-        delete = raw_method(Subscriptions.delete)
+    class _RawSubscriptions(Subscriptions, RawView):
+        """What type checkers see of ``Subscriptions.with_raw_response``."""

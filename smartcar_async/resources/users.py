@@ -5,11 +5,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from .._paths import path_segment
-from ._base import RawView, Resource
+from ._base import RawView, Resource, one_request
 from ._common import no_content
-
-if TYPE_CHECKING:
-    from ._base import raw_method
 
 __all__ = ["Users"]
 
@@ -26,6 +23,7 @@ class Users(Resource):
         @property
         def with_raw_response(self) -> _RawUsers: ...
 
+    @one_request
     async def delete(self, user_id: str) -> None:
         """Remove a user: all their connections and data are purged (``204``).
 
@@ -41,8 +39,7 @@ class Users(Resource):
         await self._client._call("DELETE", "vehicle", f"/users/{segment}", no_content)
 
 
-class _RawUsers(RawView):
-    """What type checkers see of ``Users.with_raw_response``."""
+if TYPE_CHECKING:
 
-    if TYPE_CHECKING:
-        delete = raw_method(Users.delete)
+    class _RawUsers(Users, RawView):
+        """What type checkers see of ``Users.with_raw_response``."""

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterable, Callable, Iterable
-from typing import TYPE_CHECKING, TypeAlias, TypeVar
+from typing import TYPE_CHECKING, TypeAlias, TypeVar, cast
 
 from .._paths import path_segment
 from ..signals import Signal, Signals, parse_signal, parse_signals
-from ._base import RawView, Resource
+from ._base import RawView, Resource, one_request
 from ._common import check_user_id, target_ids
 from ._listing import json_body
 from ._signal_pages import follow_signal_pages
@@ -18,7 +18,6 @@ if TYPE_CHECKING:
 
     from .._client import SmartcarClient
     from .._fanout import FanOut, FanOutProgress
-    from ._base import raw_method
     from ._command_registry import ChargeSchedule
 
 __all__ = ["VehicleHandle", "VehicleTarget", "Vehicles"]
@@ -54,6 +53,7 @@ class Vehicles(Resource):
         @property
         def with_raw_response(self) -> _RawVehicles: ...
 
+    @one_request
     async def get(self, vehicle_id: str) -> Vehicle:
         """Make, model, year, mode and powertrain of a vehicle (no ``sc-user-id``).
 
@@ -70,6 +70,7 @@ class Vehicles(Resource):
     async def _get(self, segment: str) -> Vehicle:
         return await self._client._call("GET", "vehicle", f"/vehicles/{segment}", _read_vehicle)
 
+    @one_request
     async def signals(self, vehicle_id: str, *, user_id: str) -> Signals:
         """Every signal the application can read on the vehicle.
 
@@ -96,6 +97,7 @@ class Vehicles(Resource):
             return first  # with_raw_response: the first page, as the API sent it
         return await follow_signal_pages(self._client, path, user_id, first)
 
+    @one_request
     async def signal(self, vehicle_id: str, code: str, *, user_id: str) -> Signal:
         """One signal by code (``tractionbattery-stateofcharge``...).
 
@@ -211,16 +213,19 @@ class VehicleHandle:
         Examples:
             >>> raw = await car.with_raw_response.signals()
         """
-        return _RawVehicleHandle(self)
+        return cast("_RawVehicleHandle", RawView(self))
 
+    @one_request
     async def get(self) -> Vehicle:
         """`Vehicles.get` for this vehicle."""
         return await self._client.vehicles._get(self._segment)
 
+    @one_request
     async def signals(self) -> Signals:
         """`Vehicles.signals` for this vehicle."""
         return await self._client.vehicles._signals(self._segment, self.user_id)
 
+    @one_request
     async def signal(self, code: str) -> Signal:
         """`Vehicles.signal` for this vehicle.
 
@@ -229,22 +234,27 @@ class VehicleHandle:
         """
         return await self._client.vehicles._signal(self._segment, code, self.user_id)
 
+    @one_request
     async def lock(self) -> CommandExecution:
         """`Commands.lock` for this vehicle."""
         return await self._client.commands.lock(self.vehicle_id, user_id=self.user_id)
 
+    @one_request
     async def unlock(self) -> CommandExecution:
         """`Commands.unlock` for this vehicle."""
         return await self._client.commands.unlock(self.vehicle_id, user_id=self.user_id)
 
+    @one_request
     async def start_charge(self) -> CommandExecution:
         """`Commands.start_charge` for this vehicle."""
         return await self._client.commands.start_charge(self.vehicle_id, user_id=self.user_id)
 
+    @one_request
     async def stop_charge(self) -> CommandExecution:
         """`Commands.stop_charge` for this vehicle."""
         return await self._client.commands.stop_charge(self.vehicle_id, user_id=self.user_id)
 
+    @one_request
     async def set_charge_limit(self, percent: int) -> CommandExecution:
         """`Commands.set_charge_limit` for this vehicle.
 
@@ -255,20 +265,24 @@ class VehicleHandle:
             self.vehicle_id, percent, user_id=self.user_id
         )
 
+    @one_request
     async def set_destination(self, *, latitude: float, longitude: float) -> CommandExecution:
         """`Commands.set_destination` for this vehicle."""
         return await self._client.commands.set_destination(
             self.vehicle_id, latitude=latitude, longitude=longitude, user_id=self.user_id
         )
 
+    @one_request
     async def open_charge_port(self) -> CommandExecution:
         """`Commands.open_charge_port` for this vehicle."""
         return await self._client.commands.open_charge_port(self.vehicle_id, user_id=self.user_id)
 
+    @one_request
     async def close_charge_port(self) -> CommandExecution:
         """`Commands.close_charge_port` for this vehicle."""
         return await self._client.commands.close_charge_port(self.vehicle_id, user_id=self.user_id)
 
+    @one_request
     async def set_charge_schedule(self, **schedule: Unpack[ChargeSchedule]) -> CommandExecution:
         """`Commands.set_charge_schedule` for this vehicle.
 
@@ -282,6 +296,7 @@ class VehicleHandle:
             self.vehicle_id, user_id=self.user_id, **schedule
         )
 
+    @one_request
     async def delete_charge_schedule(self, schedule_id: str) -> CommandExecution | None:
         """`Commands.delete_charge_schedule` for this vehicle."""
         return await self._client.commands.delete_charge_schedule(
@@ -289,29 +304,10 @@ class VehicleHandle:
         )
 
 
-class _RawVehicles(RawView):
-    """What type checkers see of ``Vehicles.with_raw_response``."""
+if TYPE_CHECKING:
 
-    if TYPE_CHECKING:
-        get = raw_method(Vehicles.get)
-        signals = raw_method(Vehicles.signals)
-        signal = raw_method(Vehicles.signal)
+    class _RawVehicles(Vehicles, RawView):
+        """What type checkers see of ``Vehicles.with_raw_response``."""
 
-
-class _RawVehicleHandle(RawView):
-    """What type checkers see of ``VehicleHandle.with_raw_response``."""
-
-    if TYPE_CHECKING:
-        get = raw_method(VehicleHandle.get)
-        signals = raw_method(VehicleHandle.signals)
-        signal = raw_method(VehicleHandle.signal)
-        lock = raw_method(VehicleHandle.lock)
-        unlock = raw_method(VehicleHandle.unlock)
-        start_charge = raw_method(VehicleHandle.start_charge)
-        stop_charge = raw_method(VehicleHandle.stop_charge)
-        set_charge_limit = raw_method(VehicleHandle.set_charge_limit)
-        set_destination = raw_method(VehicleHandle.set_destination)
-        open_charge_port = raw_method(VehicleHandle.open_charge_port)
-        close_charge_port = raw_method(VehicleHandle.close_charge_port)
-        set_charge_schedule = raw_method(VehicleHandle.set_charge_schedule)
-        delete_charge_schedule = raw_method(VehicleHandle.delete_charge_schedule)
+    class _RawVehicleHandle(VehicleHandle, RawView):
+        """What type checkers see of ``VehicleHandle.with_raw_response``."""
