@@ -31,7 +31,7 @@ import attrs
 import cattrs
 from cattrs.gen import make_dict_structure_fn, override
 
-from ._coerce import text, whole_number
+from ._coerce import text, text_or_number, whole_number
 from ._error_types import APIResponseError
 
 __all__ = [
@@ -108,12 +108,15 @@ def parse_timestamp(value: object) -> _dt.datetime | None:
     return None
 
 
-def to_jsonable(value: object) -> Any:
+def to_jsonable(
+    value: object, *, timestamp: Callable[[_dt.datetime], str] = _dt.datetime.isoformat
+) -> Any:
     """``value`` as data `json.dumps` takes: dicts, lists, text, plain numbers, None.
 
-    attrs models become dicts of their fields (snake_case, without ``raw``), datetimes
-    ISO-8601 text, enums their value; a float that is not finite becomes None (JSON has
-    no NaN). An object with its own ``to_dict`` (`Signals`) is asked for it.
+    attrs models become dicts of their fields (snake_case, without ``raw``), mappings
+    (`Signals`) dicts, datetimes ISO-8601 text (``timestamp`` writes them: the CLI
+    writes UTC as ``Z``), enums their value; a float that is not finite becomes None
+    (JSON has no NaN).
 
     Examples:
         >>> to_jsonable({"at": parse_timestamp(0), "n": (1, 2.5)})
@@ -123,24 +126,23 @@ def to_jsonable(value: object) -> Any:
         return value
     if isinstance(value, float):
         return value if math.isfinite(value) else None
-    if isinstance(value, (_dt.datetime, _dt.date, _dt.time)):
+    if isinstance(value, _dt.datetime):
+        return timestamp(value)
+    if isinstance(value, (_dt.date, _dt.time)):
         return value.isoformat()
     if isinstance(value, enum.Enum):
-        return to_jsonable(value.value)
+        return to_jsonable(value.value, timestamp=timestamp)
     cls = type(value)
     if attrs.has(cls):
         return {
-            field.name: to_jsonable(getattr(value, field.name))
+            field.name: to_jsonable(getattr(value, field.name), timestamp=timestamp)
             for field in attrs.fields(cls)
             if field.name != "raw"
         }
-    to_dict = getattr(value, "to_dict", None)
-    if callable(to_dict):
-        return to_dict()
     if isinstance(value, Mapping):
-        return {str(key): to_jsonable(item) for key, item in value.items()}
+        return {str(key): to_jsonable(item, timestamp=timestamp) for key, item in value.items()}
     if isinstance(value, (list, tuple, set, frozenset)):
-        return [to_jsonable(item) for item in value]
+        return [to_jsonable(item, timestamp=timestamp) for item in value]
     return str(value)
 
 
@@ -290,12 +292,11 @@ def _structure_datetime(value: Any, _: type) -> _dt.datetime | None:
 
 def _structure_str(value: Any, _: type) -> str:
     # cattrs would call str() on anything; a dict turned into its repr is worse than an
-    # error, so only scalars become text.
-    if isinstance(value, str):
-        return value
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return str(value)
-    raise TypeError(f"expected text, got {type(value).__name__}")
+    # error, so only text and numbers become text.
+    result = text_or_number(value)
+    if result is None:
+        raise TypeError(f"expected text, got {type(value).__name__}")
+    return result
 
 
 def _structure_bool(value: Any, _: type) -> bool:

@@ -139,3 +139,20 @@ async def test_signals_turn_into_json_ready_dicts() -> None:
     retrieved = signals["tractionbattery-stateofcharge"].retrieved_at
     assert retrieved is not None
     assert dt.datetime.fromisoformat(soc["retrieved_at"]) == retrieved
+
+
+async def test_cli_json_is_to_dict_with_utc_written_as_z() -> None:
+    # The CLI's --json and to_dict() are one conversion; only the UTC suffix differs.
+    from smartcar_async.cli._output import jsonable
+
+    emulator = SmartcarEmulator(vehicles=1, seed=5, clock=VirtualClock())
+    car = emulator.fleet()[0]
+    async with sc.SmartcarClient(**emulator.client_kwargs()) as client:
+        with anyio.fail_after(10):
+            signals = await client.vehicles.signals(car.vehicle_id, user_id=car.user_id)
+            connection = await client.connections.get(car.connection_id)
+    for value, as_dict in ((signals, signals.to_dict()), (connection, connection.to_dict())):
+        library = json.dumps(as_dict, sort_keys=True)
+        cli = json.dumps(jsonable(value), sort_keys=True)
+        assert "+00:00" in library
+        assert cli == library.replace("+00:00", "Z")

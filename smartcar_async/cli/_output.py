@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import datetime as _dt
-import enum
 import json
 import math
 import os
-from collections.abc import Mapping
-from typing import Any, TextIO, cast
+from typing import Any, TextIO
 
-import attrs
 from rich.console import Console, RenderableType
 from rich.progress import (
     BarColumn,
@@ -22,6 +19,8 @@ from rich.progress import (
 )
 from rich.table import Column, Table
 from rich.text import Text
+
+from .._models import to_jsonable
 
 __all__ = [
     "Output",
@@ -134,10 +133,7 @@ class Output:
 
 def iso(value: _dt.datetime | None) -> str | None:
     """An aware datetime as ISO 8601 (UTC as ``Z``), or None."""
-    if value is None:
-        return None
-    text = value.isoformat()
-    return text[:-6] + "Z" if text.endswith("+00:00") else text
+    return None if value is None else _iso_text(value)
 
 
 def short_time(value: _dt.datetime | None) -> str:
@@ -201,30 +197,14 @@ def key_value_table(rows: list[tuple[str, object]], *, title: str | None = None)
 
 
 def jsonable(value: object) -> Any:
-    """``value`` with attrs models, datetimes, mappings and tuples made JSON-ready.
+    """``value`` made JSON-ready for output: `to_jsonable`, with UTC written as ``Z``.
 
     Models lose their ``raw`` field (the JSON they came from, already represented by
-    the other fields); datetimes become ISO 8601 strings.
+    the other fields).
     """
-    if value is None or isinstance(value, (bool, int, str)):
-        return value
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, enum.Enum):
-        return jsonable(value.value)
-    if isinstance(value, _dt.datetime):
-        return iso(value)
-    if isinstance(value, (_dt.date, _dt.time)):
-        return value.isoformat()
-    if attrs.has(type(value)):
-        model = cast("type[attrs.AttrsInstance]", type(value))
-        return {
-            field.name: jsonable(getattr(value, field.name))
-            for field in attrs.fields(model)
-            if field.name != "raw"
-        }
-    if isinstance(value, Mapping):
-        return {str(k): jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple, set, frozenset)):
-        return [jsonable(v) for v in value]
-    return str(value)
+    return to_jsonable(value, timestamp=_iso_text)
+
+
+def _iso_text(value: _dt.datetime) -> str:
+    text = value.isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
