@@ -8,10 +8,10 @@ From this table come `CommandName`, the checks of `Commands.run_many`, the CLI's
 against the emulator's routes. The range checks here are the only ones: the Python
 methods and the CLI both call them.
 
-Adding a command: add its builder and a `CommandSpec` here, its name to `CommandName`,
-a method to `Commands` and to `VehicleHandle`, and the route to the emulator
-(``testing/_commands.py``); ``tests/resources/test_command_registry.py`` says what is
-missing.
+Adding a command: add its `CommandRoute`, its builder and a `CommandSpec` here, its
+name to `CommandName`, a method to `Commands` and to `VehicleHandle` (each marked
+``@one_request``), and the route to the emulator (``testing/_commands.py``);
+``tests/resources/test_command_registry.py`` says what is missing.
 """
 
 from __future__ import annotations
@@ -44,6 +44,7 @@ __all__ = [
     "ChargeSchedule",
     "ChargeWindow",
     "CommandName",
+    "CommandRoute",
     "CommandSpec",
     "Option",
     "PreparedCommand",
@@ -224,8 +225,33 @@ class PreparedCommand(Generic[T]):
     experimental: str | None = None
 
 
-def _fixed(suffix: str) -> PreparedCommand[CommandExecution]:
-    return PreparedCommand("POST", suffix, None)
+@attrs.frozen
+class CommandRoute:
+    """Where a command goes, declared once for its builder and its `CommandSpec`.
+
+    Attributes:
+        method: the HTTP method.
+        path: below ``/vehicles/{vehicleId}/``; ``{kind}`` and ``{scheduleId}`` stand
+            for the argument of that name.
+
+    Examples:
+        >>> CommandRoute("DELETE", "charge-schedules/{scheduleId}").prepare(scheduleId="s1")
+        PreparedCommand(method='DELETE', suffix='charge-schedules/s1', body=None, ...)
+    """
+
+    method: str
+    path: str
+
+    def prepare(
+        self, body: Mapping[str, Any] | None = None, *, may_be_empty: bool = False, **path_args: str
+    ) -> PreparedCommand[Any]:
+        """The request to this route with ``body``, the path's placeholders filled in."""
+        suffix = self.path.format(**path_args)
+        return PreparedCommand(self.method, suffix, body, may_be_empty=may_be_empty)
+
+
+def _fixed(path: str) -> PreparedCommand[CommandExecution]:
+    return CommandRoute("POST", path).prepare()
 
 
 LOCK = _fixed("commands/security/lock")
@@ -243,16 +269,20 @@ def _attributes(attributes: dict[str, Any]) -> dict[str, Any]:
     return {"data": {"attributes": attributes}}
 
 
+_SET_LIMIT = CommandRoute("POST", "commands/charge/set-limit")
+_SET_DESTINATION = CommandRoute("POST", "commands/navigation/set-destination")
+_SET_SCHEDULE = CommandRoute("POST", "charge-schedules/{kind}")
+_DELETE_SCHEDULE = CommandRoute("DELETE", "charge-schedules/{scheduleId}")
+
+
 def charge_limit_command(percent: int) -> PreparedCommand[CommandExecution]:
     """``set_charge_limit``: ``percent`` must be an integer from 50 to 100."""
-    body = _attributes({"percent": PERCENT.check(percent, "percent")})
-    return PreparedCommand("POST", "commands/charge/set-limit", body)
+    return _SET_LIMIT.prepare(_attributes({"percent": PERCENT.check(percent, "percent")}))
 
 
 def destination_command(*, latitude: float, longitude: float) -> PreparedCommand[CommandExecution]:
     """``set_destination``: latitude in [-90, 90], longitude in [-180, 180]."""
-    body = _attributes(_location(latitude, longitude))
-    return PreparedCommand("POST", "commands/navigation/set-destination", body)
+    return _SET_DESTINATION.prepare(_attributes(_location(latitude, longitude)))
 
 
 _SCHEDULE_TIMES = ("start_time", "stop_time", "days", "weekdays", "weekends")
@@ -303,13 +333,13 @@ def schedule_command(
     if extra:
         raise ValueError(f"{', '.join(extra)} cannot be used with kind={kind!r}")
     attributes = {"location": _location(latitude, longitude), **_schedule_times(kind, given)}
-    return PreparedCommand("POST", "charge-schedules/" + kind, _attributes(attributes))
+    return _SET_SCHEDULE.prepare(_attributes(attributes), kind=kind)
 
 
 def delete_schedule_command(schedule_id: str) -> PreparedCommand[CommandExecution | None]:
     """``delete_charge_schedule``: ``schedule_id`` checked as a path segment."""
     segment = path_segment(schedule_id, "schedule_id")
-    return PreparedCommand("DELETE", "charge-schedules/" + segment, None, may_be_empty=True)
+    return _DELETE_SCHEDULE.prepare(scheduleId=segment, may_be_empty=True)
 
 
 # -- the CLI's reading of arguments --------------------------------------------------------
@@ -383,17 +413,14 @@ class CommandSpec:
 
     Attributes:
         name: the `Commands` method name, which is also its `CommandName`.
-        method: the HTTP method.
-        route: the path below ``/vehicles/{vehicleId}/``; ``{kind}`` and ``{scheduleId}``
-            stand for the argument of that name.
+        route: where it goes (the same `CommandRoute` its builder sends to).
         help: one line, shown by ``smartcar-async command --help``.
         options: the arguments besides the vehicle and the user.
         build: makes the `PreparedCommand` from the options' values, checking them.
     """
 
     name: CommandName
-    method: str
-    route: str
+    route: CommandRoute
     help: str
     build: Callable[..., PreparedCommand[Any]]
     options: tuple[Option, ...] = ()
@@ -417,7 +444,7 @@ class CommandSpec:
 
 def _simple(name: CommandName, command: PreparedCommand[Any], help_: str) -> CommandSpec:
     """A command without arguments or body: one request, built once."""
-    return CommandSpec(name, command.method, command.suffix, help_, lambda: command)
+    return CommandSpec(name, CommandRoute(command.method, command.suffix), help_, lambda: command)
 
 
 _SPECS: tuple[CommandSpec, ...] = (
@@ -427,16 +454,14 @@ _SPECS: tuple[CommandSpec, ...] = (
     _simple("stop_charge", STOP_CHARGE, "stop charging"),
     CommandSpec(
         "set_charge_limit",
-        "POST",
-        "commands/charge/set-limit",
+        _SET_LIMIT,
         "set the charge limit (--percent 50..100)",
         charge_limit_command,
         (Option("percent", PERCENT.from_text, "an integer from 50 to 100"),),
     ),
     CommandSpec(
         "set_destination",
-        "POST",
-        "commands/navigation/set-destination",
+        _SET_DESTINATION,
         "send a destination to the navigation (--latitude, --longitude)",
         destination_command,
         (_LATITUDE_OPTION, _LONGITUDE_OPTION),
@@ -445,8 +470,7 @@ _SPECS: tuple[CommandSpec, ...] = (
     _simple("close_charge_port", CLOSE_CHARGE_PORT, "close the charge port"),
     CommandSpec(
         "set_charge_schedule",
-        "POST",
-        "charge-schedules/{kind}",
+        _SET_SCHEDULE,
         "create a charge schedule (--kind daily|weekly|workweek, --latitude, --longitude)",
         schedule_command,
         (
@@ -470,8 +494,7 @@ _SPECS: tuple[CommandSpec, ...] = (
     ),
     CommandSpec(
         "delete_charge_schedule",
-        "DELETE",
-        "charge-schedules/{scheduleId}",
+        _DELETE_SCHEDULE,
         "delete a charge schedule by its id",
         delete_schedule_command,
         (Option("schedule_id", str, "the schedule's id", positional=True, metavar="SCHEDULE_ID"),),

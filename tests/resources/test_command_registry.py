@@ -75,10 +75,10 @@ def test_handles_send_through_the_public_commands_methods() -> None:
 def _spec_routes() -> set[tuple[str, str]]:
     routes = set()
     for spec in SPECS:
-        kinds = SCHEDULE_KINDS if "{kind}" in spec.route else ("",)
+        kinds = SCHEDULE_KINDS if "{kind}" in spec.route.path else ("",)
         for kind in kinds:
-            route = spec.route.replace("{kind}", kind)
-            routes.add((spec.method, "/vehicles/{id}/" + route))
+            route = spec.route.path.replace("{kind}", kind)
+            routes.add((spec.route.method, "/vehicles/{id}/" + route))
     return routes
 
 
@@ -106,8 +106,8 @@ def test_prepared_requests_go_where_the_spec_says() -> None:
     }
     for spec in SPECS:
         command = spec.prepare(**samples.get(spec.name, {}))
-        expected = spec.route.replace("{kind}", "daily").replace("{scheduleId}", "s1")
-        assert (command.method, command.suffix) == (spec.method, expected), spec.name
+        expected = spec.route.path.replace("{kind}", "daily").replace("{scheduleId}", "s1")
+        assert (command.method, command.suffix) == (spec.route.method, expected), spec.name
 
 
 def test_commands_without_options_refuse_arguments() -> None:
