@@ -249,14 +249,15 @@ def check_permission(permissions: tuple[str, ...], permission: str) -> None:
         )
 
 
-def check_capable(vehicle: Vehicle, command_type: str, electric_only: bool) -> None:
-    if command_type in vehicle.unsupported or (electric_only and not vehicle.is_electric):
+def check_capable(vehicle: Vehicle, command_type: str, capable: bool, cannot: str) -> None:
+    """501 ``VEHICLE_NOT_CAPABLE`` when the vehicle cannot do it, or the test said so
+    (`SmartcarEmulator.set_unsupported`); ``cannot`` ends the message."""
+    if not capable or command_type in vehicle.unsupported:
         raise Refusal(
             501,
             "COMPATIBILITY",
             "VEHICLE_NOT_CAPABLE",
-            f"This {vehicle.make} {vehicle.model} ({vehicle.powertrain_type}) "
-            f"cannot perform {command_type}.",
+            f"This {vehicle.make} {vehicle.model} {cannot}.",
         )
 
 

@@ -501,7 +501,12 @@ class EmulatorCore(ManagementHandlers):
         spec = _COMMANDS_BY_ROUTE[route.name]
         vehicle, connection = self._user_vehicle(request, params[0])
         parameters = spec.parameters(self._json_body(request) if spec.has_body else None)
-        check_capable(vehicle, spec.command_type, spec.electric_only)
+        check_capable(
+            vehicle,
+            spec.command_type,
+            vehicle.is_electric or not spec.electric_only,
+            f"({vehicle.powertrain_type}) cannot perform {spec.command_type}",
+        )
         check_permission(connection.permissions, spec.permission)
         check_awake(vehicle)
         signals = self.state.signals(vehicle)
@@ -595,13 +600,12 @@ class EmulatorCore(ManagementHandlers):
         vehicle, connection = self._user_vehicle(request, params[0])
         parameters = validate_schedule(kind, self._json_body(request))
         command_type = f"charge-schedule-{kind}"
-        if not schedule_supported(vehicle, kind) or command_type in vehicle.unsupported:
-            raise Refusal(
-                501,
-                "COMPATIBILITY",
-                "VEHICLE_NOT_CAPABLE",
-                f"This {vehicle.make} {vehicle.model} does not take {kind} charge schedules.",
-            )
+        check_capable(
+            vehicle,
+            command_type,
+            schedule_supported(vehicle, kind),
+            f"does not take {kind} charge schedules",
+        )
         check_permission(connection.permissions, "control_charge")
         check_awake(vehicle)
         schedule_id = self.ids.uuid()

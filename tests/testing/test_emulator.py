@@ -615,6 +615,7 @@ async def test_an_ice_cannot_charge(
     assert response.status_code == 501
     entry = error_of(response)
     assert (entry["type"], entry["code"]) == ("COMPATIBILITY", "VEHICLE_NOT_CAPABLE")
+    assert f"(ICE) cannot perform {path.replace('/', '-')}" in str(entry["detail"])
 
 
 async def test_unsupported_commands_answer_501(
@@ -784,6 +785,16 @@ async def test_schedules_depend_on_the_make(
         )
     assert volvo_daily.status_code == 200
     assert volvo_weekly.status_code == kia_daily.status_code == 501
+    assert "does not take daily charge schedules" in str(error_of(kia_daily)["detail"])
+    # A kind the make takes is refused too once the test marks it unsupported.
+    emulator.set_unsupported(volvo.vehicle_id, "charge-schedule-daily")
+    with anyio.fail_after(5):
+        refused = await http.post(
+            f"/vehicles/{volvo.vehicle_id}/charge-schedules/daily",
+            headers=as_user(volvo),
+            json=daily,
+        )
+    assert error_of(refused)["code"] == "VEHICLE_NOT_CAPABLE"
 
 
 # -- management ----------------------------------------------------------------------------
