@@ -17,6 +17,7 @@ from smartcar_async._call_context import (
 )
 from smartcar_async.resources import RawView, VehicleHandle, vehicles
 from smartcar_async.resources._base import Resource
+from smartcar_async.testing import SmartcarEmulator
 
 pytestmark = pytest.mark.anyio
 
@@ -69,8 +70,11 @@ def test_with_raw_response_is_typed() -> None:
     handle_view = VehicleHandle.__dict__["with_raw_response"].fget.__annotations__["return"]
     assert handle_view == "_RawVehicleHandle"
     assert not hasattr(vehicles, handle_view)
-    returned = RawView.__getattr__.__annotations__["return"]
-    assert returned == "Callable[..., Awaitable[RawResponse[Any]]]"
+    # At run time __getattr__ forwards; type checkers do not see it, so a misspelt raw
+    # method is an error for them rather than an untyped callable.
+    assert RawView.__getattr__ is RawView._forward
+    returned = RawView._forward.__annotations__["return"]
+    assert returned == "Callable[..., Coroutine[Any, Any, RawResponse[Any]]]"
 
 
 async def test_raw_view_returns_raw_response_and_resets(client: SmartcarClient) -> None:
@@ -110,10 +114,54 @@ async def test_raw_view_has_exactly_the_one_request_methods(client: SmartcarClie
             if is_coroutine:
                 assert callable(getattr(view, name)), name
             else:
-                with pytest.raises(AttributeError, match=r"one request.*list_page"):
+                with pytest.raises(AttributeError, match="one request"):
                     getattr(view, name)
                 refused.append(f"{cls.__name__}.{name}")
     assert "Connections.list" in refused
     assert "Vehicles.signals_many" in refused
     with pytest.raises(AttributeError):
         client.vehicles.with_raw_response.gett  # noqa: B018  # a typo is no method
+
+
+async def test_raw_deletes_return_their_raw_response() -> None:
+    # The three deletes awaited their request without returning it: raw, they gave None.
+    emulator = SmartcarEmulator(vehicles=3, seed=2)
+    first, second, third = emulator.fleet()
+    webhook_id = emulator.add_webhook()
+    subscription_id = emulator.subscribe(webhook_id, first.vehicle_id)
+    async with SmartcarClient(**emulator.client_kwargs()) as client:
+        with anyio.fail_after(10):
+            raws = [
+                await client.connections.with_raw_response.delete(second.connection_id),
+                await client.users.with_raw_response.delete(third.user_id),
+                await client.subscriptions.with_raw_response.delete(subscription_id),
+            ]
+    for raw in raws:
+        assert isinstance(raw, RawResponse)
+        assert raw.status_code in (200, 204)
+        assert raw.parse() is None
+
+
+async def test_an_override_keeps_its_raw_form(client: SmartcarClient) -> None:
+    calls = []
+
+    class LoggingVehicles(resources.Vehicles):
+        async def get(self, vehicle_id: str) -> resources.Vehicle:
+            calls.append(vehicle_id)
+            return await super().get(vehicle_id)
+
+    with anyio.fail_after(5):
+        raw = await LoggingVehicles(client).with_raw_response.get("v1")
+    assert isinstance(raw, RawResponse)
+    assert raw.parse().make == "TESLA"
+    assert calls == ["v1"]
+
+
+async def test_a_refusal_names_list_page_only_where_there_is_one(
+    client: SmartcarClient,
+) -> None:
+    with pytest.raises(AttributeError, match=r"Connections\.list .*form is list_page"):
+        client.connections.with_raw_response.list  # noqa: B018
+    with pytest.raises(AttributeError, match=r"Vehicles\.signals_many") as refused:
+        client.vehicles.with_raw_response.signals_many  # noqa: B018
+    assert "list_page" not in str(refused.value)

@@ -147,6 +147,43 @@ def test_every_one_request_method_has_a_typed_raw_view(tmp_path: Path) -> None:
     assert untyped == [], "\n".join(untyped)
 
 
+METHODS_SNIPPET = """
+import asyncio
+
+import smartcar_async as sc
+
+
+async def job(client: sc.SmartcarClient, vid: str, uid: str) -> None:
+    task = asyncio.create_task(client.vehicles.get(vid))
+    reveal_type(task)
+    await asyncio.gather(client.commands.lock(vid, user_id=uid), task)
+    client.commands.lock(vid, user_id=uid)  # E: a forgotten await
+    await sc.resources.Vehicles.get(123, vid)  # E: not a Vehicles
+    client.connections.with_raw_response.list()  # E: pages; list_page is its raw form
+    client.vehicles.with_raw_response.signals_many([])  # E: a fan-out
+    client.commands.with_raw_response.run_many("lock", [])  # E: a fan-out
+    client.vehicles.with_raw_response.gett(vid)  # E: no such method
+
+
+def main(client: sc.SmartcarClient) -> None:
+    asyncio.run(client.users.delete("u"))
+"""
+
+
+def test_methods_are_coroutines_and_raw_views_have_only_one_request_methods(
+    tmp_path: Path,
+) -> None:
+    # A marked method is still a coroutine function to type checkers (tasks take it, a
+    # forgotten await is flagged), and its raw view refuses what run time refuses.
+    out, err, status = _mypy(tmp_path, METHODS_SNIPPET)
+    assert _revealed(out) == ["Task[Vehicle]"], out + err
+    errors = [line for line in out.splitlines() if ": error:" in line]
+    assert status == 1, out + err
+    lines = [int(line.split(":")[1]) for line in errors]
+    assert lines == [11, 12, 13, 14, 15, 16], out + err
+    assert "[unused-coroutine]" in errors[0], out + err
+
+
 FAN_OUT_SNIPPET = """
 import smartcar_async as sc
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any, Generic, ParamSpec, TypeVar, overload
 
 from .._call_context import raw_responses
@@ -17,6 +17,7 @@ __all__ = ["RawView", "Resource", "one_request"]
 
 P = ParamSpec("P")
 T = TypeVar("T")
+S = TypeVar("S")  # the class a method is defined on
 
 # The attribute `one_request` sets on a method; `RawView` forwards only such methods.
 _ONE_REQUEST = "_smartcar_one_request"
@@ -40,13 +41,17 @@ class RawView:
     def __init__(self, resource: object) -> None:
         self._resource = resource
 
-    def __getattr__(self, name: str) -> Callable[..., Awaitable[RawResponse[Any]]]:
+    def _forward(self, name: str) -> Callable[..., Coroutine[Any, Any, RawResponse[Any]]]:
+        """The raw form of the resource's method ``name``: `__getattr__` at run time."""
         method = getattr(self._resource, name)
-        if name.startswith("_") or not getattr(method, _ONE_REQUEST, False):
-            owner = type(self._resource).__name__
+        owner = type(self._resource)
+        # A subclass that overrides a marked method without marking it keeps its raw form.
+        marked = any(getattr(vars(cls).get(name), _ONE_REQUEST, False) for cls in owner.__mro__)
+        if name.startswith("_") or not marked:
+            hint = "; its one-request form is list_page" if hasattr(owner, "list_page") else ""
             raise AttributeError(
-                f"{owner}.{name} is not on with_raw_response: it has only the methods "
-                "that make one request (for a list, list_page)"
+                f"{owner.__name__}.{name} is not on with_raw_response, which has only the "
+                f"methods that make one request{hint}"
             )
 
         async def call_raw(*args: Any, **kwargs: Any) -> RawResponse[Any]:
@@ -56,10 +61,15 @@ class RawView:
 
         return call_raw
 
+    if not TYPE_CHECKING:
+        # Type checkers see each resource's typed view instead, where a misspelt name
+        # is an error rather than an untyped method.
+        __getattr__ = _forward
+
 
 if TYPE_CHECKING:
 
-    class one_request(Generic[P, T]):
+    class one_request(Generic[S, P, T]):
         """Marks a resource method that makes one request, so ``with_raw_response``
         has it: type checkers see ``view.get(...)`` with ``get``'s parameters, returning
         ``RawResponse[Vehicle]``. At run time the method is unchanged.
@@ -70,22 +80,22 @@ if TYPE_CHECKING:
             ...     async def get(self, vehicle_id: str) -> Vehicle: ...
         """
 
-        def __init__(self, method: Callable[Concatenate[Any, P], Awaitable[T]]) -> None: ...
+        def __init__(self, method: Callable[Concatenate[S, P], Coroutine[Any, Any, T]]) -> None: ...
 
         @overload
         def __get__(
             self, instance: None, owner: type[Any]
-        ) -> Callable[Concatenate[Any, P], Awaitable[T]]: ...
+        ) -> Callable[Concatenate[S, P], Coroutine[Any, Any, T]]: ...
 
         @overload
         def __get__(
             self, instance: RawView, owner: type[Any] | None = None
-        ) -> Callable[P, Awaitable[RawResponse[T]]]: ...
+        ) -> Callable[P, Coroutine[Any, Any, RawResponse[T]]]: ...
 
         @overload
         def __get__(
             self, instance: object, owner: type[Any] | None = None
-        ) -> Callable[P, Awaitable[T]]: ...
+        ) -> Callable[P, Coroutine[Any, Any, T]]: ...
 
         def __get__(self, instance: object, owner: type[Any] | None = None) -> Any: ...
 

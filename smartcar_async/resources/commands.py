@@ -412,3 +412,5 @@ if TYPE_CHECKING:
 
     class _RawCommands(Commands, RawView):
         """What type checkers see of ``Commands.with_raw_response``."""
+
+        run_many: None  # type: ignore[assignment]  # not one request: refused

@@ -119,10 +119,12 @@ class Connections(Resource):
             >>> await client.connections.delete(connection_id)
         """
         segment = path_segment(connection_id, "connection_id")
-        await self._client._call("DELETE", "vehicle", f"/connections/{segment}", no_content)
+        return await self._client._call("DELETE", "vehicle", f"/connections/{segment}", no_content)
 
 
 if TYPE_CHECKING:
 
     class _RawConnections(Connections, RawView):
         """What type checkers see of ``Connections.with_raw_response``."""
+
+        list: None  # type: ignore[assignment]  # not one request: refused

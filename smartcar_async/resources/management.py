@@ -218,7 +218,9 @@ class Subscriptions(Resource):
             >>> await client.subscriptions.delete(subscription_id)
         """
         segment = path_segment(subscription_id, "subscription_id")
-        await self._client._call("DELETE", "management", f"/subscriptions/{segment}", no_content)
+        return await self._client._call(
+            "DELETE", "management", f"/subscriptions/{segment}", no_content
+        )
 
 
 def _subscription_request(
@@ -248,5 +250,9 @@ if TYPE_CHECKING:
     class _RawWebhookEndpoints(WebhookEndpoints, RawView):
         """What type checkers see of ``WebhookEndpoints.with_raw_response``."""
 
+        list: None  # type: ignore[assignment]  # not one request: refused
+
     class _RawSubscriptions(Subscriptions, RawView):
         """What type checkers see of ``Subscriptions.with_raw_response``."""
+
+        list: None  # type: ignore[assignment]  # not one request: refused

@@ -36,7 +36,7 @@ class Users(Resource):
             >>> await client.users.delete("0f1e2d3c-user")
         """
         segment = path_segment(user_id, "user_id")
-        await self._client._call("DELETE", "vehicle", f"/users/{segment}", no_content)
+        return await self._client._call("DELETE", "vehicle", f"/users/{segment}", no_content)
 
 
 if TYPE_CHECKING:

@@ -309,5 +309,7 @@ if TYPE_CHECKING:
     class _RawVehicles(Vehicles, RawView):
         """What type checkers see of ``Vehicles.with_raw_response``."""
 
+        signals_many: None  # type: ignore[assignment]  # not one request: refused
+
     class _RawVehicleHandle(VehicleHandle, RawView):
         """What type checkers see of ``VehicleHandle.with_raw_response``."""
