@@ -37,7 +37,7 @@ from .._pacing import LocalRateLimiter
 from ..resources import Connection
 from ..signals import IS_ASLEEP, IS_LOCKED, STATE_OF_CHARGE
 from ..testing import Fault, FaultRule, RateLimits, SmartcarEmulator
-from ._output import Output, format_seconds
+from ._output import Output, format_seconds, plural
 from ._serve import HOST, require_uvicorn
 
 __all__ = [
@@ -491,7 +491,8 @@ async def _list_connections(
             progress.update(task, completed=len(connections), total=page.total_count)
     seconds = time.perf_counter() - started
     out.note(
-        f"listed {len(connections):,} connections on {pages} pages in {format_seconds(seconds)}"
+        f"listed {len(connections):,} connections on {plural(pages, 'page')} in "
+        f"{format_seconds(seconds)}"
     )
     return connections, ConnectionsPhase(
         listed=len(connections), pages=pages, seconds=round(seconds, 3)

@@ -30,6 +30,7 @@ __all__ = [
     "iso",
     "jsonable",
     "key_value_table",
+    "plural",
     "short_time",
 ]
 
@@ -141,6 +142,11 @@ def short_time(value: _dt.datetime | None) -> str:
     if value is None:
         return "—"
     return value.astimezone(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%SZ")
+
+
+def plural(count: int, noun: str) -> str:
+    """``1 page``, ``10 pages``: a count and its noun, in the number's form."""
+    return f"{count:,} {noun}" if count == 1 else f"{count:,} {noun}s"
 
 
 def format_number(value: float | int | None, digits: int = 1) -> str:

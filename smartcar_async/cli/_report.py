@@ -9,7 +9,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ._demo import DemoSummary
-from ._output import format_number, format_seconds
+from ._output import format_number, format_seconds, plural
 
 __all__ = ["render_summary"]
 
@@ -45,7 +45,7 @@ def _phases(s: DemoSummary) -> Table:
     table.add_column("time", justify="right")
     table.add_row(
         "list connections",
-        f"{s.connections.listed:,} connections on {s.connections.pages} pages",
+        f"{s.connections.listed:,} connections on {plural(s.connections.pages, 'page')}",
         format_seconds(s.connections.seconds),
     )
     table.add_row(
@@ -128,9 +128,11 @@ def render_summary(s: DemoSummary) -> RenderableType:
         style="bold",
     )
     evs = sum(s.fleet.state_of_charge.values())
+    asleep = sum(e.count for e in s.commands.errors if e.code == "VEHICLE_STATE:ASLEEP")
     locks = Text(
         f"Locked: {s.fleet.locked_before:,} before, {s.fleet.locked_after:,} after "
-        f"({s.fleet.unlocked_before:,} were unlocked; {s.trouble.dozed_off} fell asleep first)"
+        f"({s.fleet.unlocked_before:,} were unlocked; {asleep:,} of them were asleep at the "
+        f"lock, {s.trouble.dozed_off:,} having fallen asleep after the read)"
     )
     return Group(
         header,
