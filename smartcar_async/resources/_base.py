@@ -110,9 +110,10 @@ else:
 class Resource:
     """Base of ``client.connections``, ``client.vehicles`` and the others.
 
-    One rule for every method of every resource, stated here once: an id that goes into
-    a path (``vehicle_id``, ``connection_id``, ``webhook_id``...) must be a single path
-    segment of at most 256 characters, else `ValueError` before any request is made.
+    Two rules for every method of every resource, stated here once: an id that goes
+    into a path (``vehicle_id``, ``connection_id``, ``webhook_id``...) must be a single
+    path segment of at most 256 characters, else `ValueError` before any request is
+    made; and an id the API does not know raises `NotFoundError` (404).
     """
 
     def __init__(self, client: SmartcarClient) -> None:

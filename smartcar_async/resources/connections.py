@@ -95,9 +95,6 @@ class Connections(Resource):
     async def get(self, connection_id: str) -> Connection:
         """One connection by id (no ``sc-user-id`` needed).
 
-        Raises:
-            NotFoundError: no such connection.
-
         Examples:
             >>> connection = await client.connections.get(connection_id)
             >>> connection.permissions
@@ -111,9 +108,6 @@ class Connections(Resource):
     @one_request
     async def delete(self, connection_id: str) -> None:
         """Disconnect one vehicle (``DELETE /connections/{connectionId}``).
-
-        Raises:
-            NotFoundError: no such connection.
 
         Examples:
             >>> await client.connections.delete(connection_id)

@@ -105,9 +105,6 @@ class WebhookEndpoints(Resource):
     async def get(self, webhook_id: str) -> Webhook:
         """One webhook by id.
 
-        Raises:
-            NotFoundError: no such webhook.
-
         Examples:
             >>> hook = await client.webhook_endpoints.get(webhook_id)
             >>> [ref.code for ref in hook.triggers]

@@ -29,9 +29,6 @@ class Users(Resource):
 
         The id goes in the path; no ``sc-user-id`` header is sent.
 
-        Raises:
-            NotFoundError: no such user.
-
         Examples:
             >>> await client.users.delete("0f1e2d3c-user")
         """

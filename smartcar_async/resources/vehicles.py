@@ -57,9 +57,6 @@ class Vehicles(Resource):
     async def get(self, vehicle_id: str) -> Vehicle:
         """Make, model, year, mode and powertrain of a vehicle (no ``sc-user-id``).
 
-        Raises:
-            NotFoundError: no such vehicle.
-
         Examples:
             >>> vehicle = await client.vehicles.get(vehicle_id)
             >>> vehicle.make, vehicle.year

@@ -414,15 +414,10 @@ class SmartcarEmulator(WebhookControls):
     @staticmethod
     def _entry(vehicle: Vehicle, connection: Connection) -> FleetEntry:
         return FleetEntry(
-            vehicle.id,
-            connection.user_id,
-            connection.id,
-            vehicle.make,
-            vehicle.model,
-            vehicle.year,
-            vehicle.powertrain_type,
-            vehicle.mode,
-            vehicle.vin,
+            vehicle_id=vehicle.id,
+            user_id=connection.user_id,
+            connection_id=connection.id,
+            **vehicle.facts(),
         )
 
     def add_user(self, user_id: str | None = None, *, external_id: str | None = None) -> str:

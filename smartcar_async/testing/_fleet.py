@@ -11,7 +11,8 @@ import random
 
 import attrs
 
-from ._state import Connection, IdSource, State, User, Vehicle
+from .._models import own_fields_first
+from ._state import Connection, IdSource, State, User, Vehicle, VehicleFacts
 
 __all__ = [
     "MODELS",
@@ -23,8 +24,8 @@ __all__ = [
 ]
 
 
-@attrs.frozen
-class FleetEntry:
+@attrs.frozen(kw_only=True, field_transformer=own_fields_first)
+class FleetEntry(VehicleFacts):
     """One connected vehicle as tests need it: ids plus what the API says about it.
 
     Attributes:
@@ -38,12 +39,6 @@ class FleetEntry:
     vehicle_id: str
     user_id: str
     connection_id: str
-    make: str
-    model: str
-    year: int
-    powertrain_type: str
-    mode: str
-    vin: str
 
 
 # (make, model, powertrain, first year, last year, weight)

@@ -15,6 +15,8 @@ from typing import Any
 
 import attrs
 
+from .._models import own_fields_first
+
 __all__ = [
     "Connection",
     "IdSource",
@@ -24,6 +26,7 @@ __all__ = [
     "TokenStore",
     "User",
     "Vehicle",
+    "VehicleFacts",
     "Webhook",
     "iso",
 ]
@@ -59,8 +62,25 @@ class SignalState:
     error: dict[str, Any] | None = None
 
 
-@attrs.define(eq=False)
-class Vehicle:
+@attrs.define(kw_only=True)
+class VehicleFacts:
+    """What a vehicle is, declared once for the emulator's state (`Vehicle`) and for the
+    `FleetEntry` a test gets."""
+
+    make: str
+    model: str
+    year: int
+    powertrain_type: str
+    mode: str
+    vin: str
+
+    def facts(self) -> dict[str, Any]:
+        """These fields by name, for building another record of the same vehicle."""
+        return {field.name: getattr(self, field.name) for field in attrs.fields(VehicleFacts)}
+
+
+@attrs.define(eq=False, field_transformer=own_fields_first)
+class Vehicle(VehicleFacts):
     """A vehicle and its signals.
 
     Signals are generated on first use (a fleet of thousands costs nothing until read)
@@ -69,12 +89,6 @@ class Vehicle:
     """
 
     id: str
-    make: str
-    model: str
-    year: int
-    powertrain_type: str
-    mode: str
-    vin: str
     created_at: float
     # Seeds this vehicle's signal generator, so lazily generated values do not depend
     # on which vehicles were read first.
