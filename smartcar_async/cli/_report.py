@@ -131,8 +131,8 @@ def render_summary(s: DemoSummary) -> RenderableType:
     asleep = sum(e.count for e in s.commands.errors if e.code == "VEHICLE_STATE:ASLEEP")
     locks = Text(
         f"Locked: {s.fleet.locked_before:,} before, {s.fleet.locked_after:,} after "
-        f"({s.fleet.unlocked_before:,} were unlocked; {asleep:,} of them were asleep at the "
-        f"lock, {s.trouble.dozed_off:,} having fallen asleep after the read)"
+        f"({s.fleet.unlocked_before:,} were unlocked; asleep at the lock: {asleep:,}, of "
+        f"which {s.trouble.dozed_off:,} fell asleep after the read)"
     )
     return Group(
         header,

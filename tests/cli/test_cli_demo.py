@@ -125,8 +125,8 @@ async def test_table(cli: Run) -> None:
     # The last line accounts for every failed lock: asleep vehicles, some put to sleep
     # after the read.
     locked = re.search(
-        r"\((\d+) were unlocked; (\d+) of them were asleep at the lock, (\d+) having "
-        r"fallen asleep after the read\)",
+        r"\((\d+) were unlocked; asleep at the lock: (\d+), of which (\d+) fell asleep "
+        r"after the read\)",
         " ".join(out.split()),
     )
     assert locked is not None, out
