@@ -40,6 +40,7 @@ __all__ = [
     "ToDict",
     "VehicleDescription",
     "converter",
+    "error_object_fields",
     "own_fields_first",
     "parse_timestamp",
     "related_id",
@@ -250,6 +251,30 @@ class ErrorObject(ToDict):
     description: str | None = None
     resolution: str | None = None
     raw: Mapping[str, Any] = RAW
+
+
+def error_object_fields(entry: Mapping[str, Any]) -> dict[str, Any]:
+    """The `ErrorObject` fields of an error object, read leniently.
+
+    Shared by a signal's ``status.error`` and a VEHICLE_ERROR event's entries.
+
+    Codes may come as numbers (kept as their text); ``resolution`` may be a bare
+    string or an object whose ``type`` names it.
+
+    Examples:
+        >>> error_object_fields({"type": "PERMISSION", "resolution": {"type": "REAUTHENTICATE"}})
+        {'type': 'PERMISSION', 'code': None, 'description': None, 'resolution': 'REAUTHENTICATE'}
+    """
+    resolution = entry.get("resolution")
+    if isinstance(resolution, Mapping):
+        resolution = resolution.get("type")
+    return {
+        "type": text_or_number(entry.get("type")),
+        "code": text_or_number(entry.get("code")),
+        "description": text_or_number(entry.get("description"))
+        or text_or_number(entry.get("detail")),
+        "resolution": text_or_number(resolution),
+    }
 
 
 def related_id(resource: Mapping[str, Any], name: str) -> str | None:

@@ -26,12 +26,12 @@ from ._models import (
     ErrorObject,
     ToDict,
     VehicleDescription,
+    error_object_fields,
     own_fields_first,
     parse_timestamp,
     vehicle_fields,
 )
 from .signals import GROUPS, Signal, Signals, parse_signal
-from .signals._parse import error_object_fields
 
 _log = logging.getLogger("smartcar_async.webhooks")
 

@@ -11,15 +11,15 @@ import datetime as _dt
 from collections.abc import Mapping
 from typing import Any, Final, TypeAlias, TypeGuard
 
-from .._coerce import WrongType, text, text_or_number
+from .._coerce import WrongType, text
 from .._error_types import APIResponseError
-from .._models import _SECONDS_LIMIT, parse_timestamp, vehicle_fields
+from .._models import _SECONDS_LIMIT, error_object_fields, parse_timestamp, vehicle_fields
 from ._bodies import GenericBody, SignalBody
 from ._body_parsers import BodyParser, infer_body, parser_for
 from ._catalogue import CATALOGUE, SignalSpec
 from ._signal import Signal, SignalError, Signals, SignalsVehicle
 
-__all__ = ["error_object_fields", "parse_signal", "parse_signals"]
+__all__ = ["parse_signal", "parse_signals"]
 
 _Json = Mapping[str, Any]
 
@@ -97,29 +97,6 @@ def _envelope(obj: object) -> tuple[_Json, _Json, str]:
 
 
 # -------------------------------------------------------------------------- status
-
-
-def error_object_fields(entry: Mapping[str, Any]) -> dict[str, Any]:
-    """The `ErrorObject` fields of an error object, read leniently; shared with the
-    webhook parser, whose VEHICLE_ERROR entries are error objects too.
-
-    Codes may come as numbers (kept as their text); ``resolution`` may be a bare
-    string or an object whose ``type`` names it.
-
-    Examples:
-        >>> error_object_fields({"type": "PERMISSION", "resolution": {"type": "REAUTHENTICATE"}})
-        {'type': 'PERMISSION', 'code': None, 'description': None, 'resolution': 'REAUTHENTICATE'}
-    """
-    resolution = entry.get("resolution")
-    if isinstance(resolution, Mapping):
-        resolution = resolution.get("type")
-    return {
-        "type": text_or_number(entry.get("type")),
-        "code": text_or_number(entry.get("code")),
-        "description": text_or_number(entry.get("description"))
-        or text_or_number(entry.get("detail")),
-        "resolution": text_or_number(resolution),
-    }
 
 
 def _signal_error(error: _Json) -> SignalError:
