@@ -403,7 +403,7 @@ class EmulatorCore(ManagementHandlers):
     def _h_get_connection(
         self, request: EmuRequest, params: list[str], route: Route, rid: str
     ) -> EmuResponse:
-        return self._get_owned(self.state.connections, params[0], "connection", connection_resource)
+        return self._get_owned(self._connection(params[0]), connection_resource)
 
     def _h_delete_connection(
         self, request: EmuRequest, params: list[str], route: Route, rid: str

@@ -76,14 +76,9 @@ class ManagementHandlers:
         return lambda item: render(item, vehicles[item.vehicle_id])
 
     def _get_owned(
-        self,
-        items: Mapping[str, Owned],
-        item_id: str,
-        what: str,
-        render: Callable[[Owned, Vehicle], dict[str, Any]],
+        self, item: Owned, render: Callable[[Owned, Vehicle], dict[str, Any]]
     ) -> EmuResponse:
-        """The get-by-id answer for a connection or subscription (404 when unknown)."""
-        item = found(items, item_id, what)
+        """The get-by-id answer for a connection or subscription."""
         return json_response(200, {"data": self._beside_vehicle(render)(item)})
 
     # -- webhooks and subscriptions -----------------------------------------------------
@@ -155,9 +150,7 @@ class ManagementHandlers:
     def _h_get_subscription(
         self, request: EmuRequest, params: list[str], route: Route, rid: str
     ) -> EmuResponse:
-        return self._get_owned(
-            self.state.subscriptions, params[0], "subscription", subscription_resource
-        )
+        return self._get_owned(self._subscription(params[0]), subscription_resource)
 
     def _h_create_subscription(
         self, request: EmuRequest, params: list[str], route: Route, rid: str
