@@ -93,14 +93,6 @@ def _number(text: str, accept: Callable[[float], bool], requirement: str) -> flo
     return value
 
 
-def _number_within(low: float, high: float) -> Callable[[str], float]:
-    def parse(text: str) -> float:
-        return _number(text, lambda v: low <= v <= high, f"must be from {low:g} to {high:g}")
-
-    parse.__name__ = "number"
-    return parse
-
-
 def _port(text: str) -> int:
     value = _int_at_least(0)(text)
     if value > 65535:
