@@ -435,10 +435,10 @@ class SmartcarClient:
             ...     async for outcome in outcomes:
             ...         print(outcome.target, outcome.ok)
         """
-        from ._fanout import FanOut
+        from ._fanout import DEFAULT_OPTIONS, FanOut
 
         fan_out: FanOut[TargetT, ResultT] = FanOut(targets, fn, clock=self._shared.clock, **options)
-        self._shared.pool.fit(fan_out._concurrency)
+        self._shared.pool.fit(options.get("concurrency", DEFAULT_OPTIONS["concurrency"]))
         return fan_out
 
     def vehicle(self, vehicle_id: str, *, user_id: str) -> VehicleHandle:

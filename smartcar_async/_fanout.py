@@ -43,7 +43,7 @@ import enum
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable, Iterator
 from functools import partial
 from types import TracebackType
-from typing import TYPE_CHECKING, Generic, Literal, NoReturn, TypedDict, TypeVar, cast
+from typing import TYPE_CHECKING, Final, Generic, Literal, NoReturn, TypedDict, TypeVar, cast
 
 import anyio
 import anyio.abc
@@ -125,6 +125,17 @@ class FanOutOptions(TypedDict, total=False):
     max_rate_limit_wait: float
 
 
+#: What each of the `FanOutOptions` is when it is not given.
+DEFAULT_OPTIONS: Final[FanOutOptions] = {
+    "concurrency": 100,
+    "fail_fast": False,
+    "max_rate": None,
+    "on_progress": None,
+    "max_rate_limit_retries": 5,
+    "max_rate_limit_wait": 60.0,
+}
+
+
 class FanOut(Generic[TargetT, ResultT]):
     """Run ``fn`` over many targets with bounded concurrency; outcomes as they finish.
 
@@ -165,11 +176,12 @@ class FanOut(Generic[TargetT, ResultT]):
         unknown = options.keys() - FanOutOptions.__annotations__.keys()
         if unknown:
             raise TypeError(f"FanOut() got unexpected keyword arguments: {sorted(unknown)}")
-        concurrency = options.get("concurrency", 100)
-        fail_fast = options.get("fail_fast", False)
-        max_rate = options.get("max_rate")
-        max_rate_limit_retries = options.get("max_rate_limit_retries", 5)
-        max_rate_limit_wait = options.get("max_rate_limit_wait", 60.0)
+        settings: FanOutOptions = {**DEFAULT_OPTIONS, **options}
+        concurrency = settings["concurrency"]
+        fail_fast = settings["fail_fast"]
+        max_rate = settings["max_rate"]
+        max_rate_limit_retries = settings["max_rate_limit_retries"]
+        max_rate_limit_wait = settings["max_rate_limit_wait"]
         if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
             raise ValueError(f"concurrency must be an int >= 1, got {concurrency!r}")
         if max_rate is not None and not max_rate > 0:
@@ -183,7 +195,7 @@ class FanOut(Generic[TargetT, ResultT]):
         self._concurrency = concurrency
         self._fail_fast = fail_fast
         self._interval = None if max_rate is None else 1.0 / max_rate
-        self._on_progress = options.get("on_progress")
+        self._on_progress = settings["on_progress"]
         self._clock: Clock = clock if clock is not None else SystemClock()
         self._max_rate_limit_retries = max_rate_limit_retries
         self._max_rate_limit_wait = max_rate_limit_wait

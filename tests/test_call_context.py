@@ -73,8 +73,8 @@ def test_with_raw_response_is_typed() -> None:
     # At run time __getattr__ forwards; type checkers do not see it, so a misspelt raw
     # method is an error for them rather than an untyped callable.
     assert RawView.__getattr__ is RawView._forward
-    returned = RawView._forward.__annotations__["return"]
-    assert returned == "Callable[..., Coroutine[Any, Any, RawResponse[Any]]]"
+    # A raw method or a data attribute: object, not Any, for code that calls it directly.
+    assert RawView._forward.__annotations__["return"] == "object"
 
 
 async def test_raw_view_returns_raw_response_and_resets(client: SmartcarClient) -> None:
@@ -121,6 +121,15 @@ async def test_raw_view_has_exactly_the_one_request_methods(client: SmartcarClie
     assert "Vehicles.signals_many" in refused
     with pytest.raises(AttributeError):
         client.vehicles.with_raw_response.gett  # noqa: B018  # a typo is no method
+
+
+async def test_a_handles_view_has_its_ids(client: SmartcarClient) -> None:
+    # Type checkers see the handle's attributes on its view; they are there at run time.
+    car = client.vehicle("v1", user_id="u1")
+    view = car.with_raw_response
+    assert (view.vehicle_id, view.user_id) == ("v1", "u1")
+    with pytest.raises(AttributeError, match="one request"):
+        view._segment  # noqa: B018  # private: refused, like every private name
 
 
 async def test_raw_deletes_return_their_raw_response() -> None:

@@ -41,12 +41,18 @@ class RawView:
     def __init__(self, resource: object) -> None:
         self._resource = resource
 
-    def _forward(self, name: str) -> Callable[..., Coroutine[Any, Any, RawResponse[Any]]]:
-        """The raw form of the resource's method ``name``: `__getattr__` at run time."""
+    def _forward(self, name: str) -> object:
+        """The raw form of the resource's method ``name``: `__getattr__` at run time.
+
+        A public data attribute (a handle's ``vehicle_id``) is the resource's own, as
+        type checkers see it on the typed view.
+        """
         method = getattr(self._resource, name)
         owner = type(self._resource)
         # A subclass that overrides a marked method without marking it keeps its raw form.
         marked = any(getattr(vars(cls).get(name), _ONE_REQUEST, False) for cls in owner.__mro__)
+        if not name.startswith("_") and not marked and not callable(method):
+            return method
         if name.startswith("_") or not marked:
             hint = "; its one-request form is list_page" if hasattr(owner, "list_page") else ""
             raise AttributeError(

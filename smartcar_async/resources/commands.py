@@ -359,6 +359,8 @@ class Commands(Resource):
         fail_fast: bool = False,
         max_rate: float | None = None,
         on_progress: Callable[[FanOutProgress], None] | None = None,
+        max_rate_limit_retries: int = 5,
+        max_rate_limit_wait: float = 60.0,
         **command_kwargs: Any,
     ) -> FanOut[VehicleTargetT, CommandExecution | None]:
         """Send one command to many vehicles with bounded concurrency.
@@ -375,7 +377,12 @@ class Commands(Resource):
             fail_fast: stop at the first failed target.
             max_rate: commands started per second at most.
             on_progress: called with progress counters as outcomes arrive.
+            max_rate_limit_retries: retries of a target after a per-vehicle 429.
+            max_rate_limit_wait: the longest per-vehicle ``Retry-After`` waited for.
             **command_kwargs: the command's arguments (``percent=80``, ``kind=...``).
+
+        The fan-out options are `FanOutOptions`, spelt out because ``**`` takes the
+        command's arguments; a test holds their names and defaults to it.
 
         Raises:
             ValueError: an unknown ``name`` or bad command arguments.
@@ -405,6 +412,8 @@ class Commands(Resource):
             fail_fast=fail_fast,
             max_rate=max_rate,
             on_progress=on_progress,
+            max_rate_limit_retries=max_rate_limit_retries,
+            max_rate_limit_wait=max_rate_limit_wait,
         )
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterable, Callable, Iterable
+from collections.abc import AsyncIterable, Iterable
 from typing import TYPE_CHECKING, TypeAlias, TypeVar, cast
 
 from .._paths import path_segment
@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from typing_extensions import Unpack
 
     from .._client import SmartcarClient
-    from .._fanout import FanOut, FanOutProgress
+    from .._fanout import FanOut, FanOutOptions
     from ._command_registry import ChargeSchedule
 
 __all__ = ["VehicleHandle", "VehicleTarget", "Vehicles"]
@@ -125,11 +125,7 @@ class Vehicles(Resource):
     def signals_many(
         self,
         targets: Iterable[VehicleTargetT] | AsyncIterable[VehicleTargetT],
-        *,
-        concurrency: int = 100,
-        fail_fast: bool = False,
-        max_rate: float | None = None,
-        on_progress: Callable[[FanOutProgress], None] | None = None,
+        **options: Unpack[FanOutOptions],
     ) -> FanOut[VehicleTargetT, Signals]:
         """Read the signals of many vehicles with bounded concurrency, streamed.
 
@@ -139,10 +135,9 @@ class Vehicles(Resource):
         Args:
             targets: each a `VehicleHandle`, a `Connection` or a
                 ``(vehicle_id, user_id)`` tuple; an async iterable works too.
-            concurrency: reads in flight at most.
-            fail_fast: stop at the first failure.
-            max_rate: reads started per second at most.
-            on_progress: called with progress counters as outcomes arrive.
+            **options: the `FanOutOptions` (``concurrency``, ``max_rate``,
+                ``fail_fast``, ``on_progress``, ``max_rate_limit_retries``,
+                ``max_rate_limit_wait``), as for `SmartcarClient.fan_out`.
 
         Examples:
             >>> async with client.vehicles.signals_many(client.connections.list()) as outcomes:
@@ -156,14 +151,7 @@ class Vehicles(Resource):
             segment, user_id = target_ids(target)
             return await read(segment, user_id)
 
-        return self._client.fan_out(
-            targets,
-            read_one,
-            concurrency=concurrency,
-            fail_fast=fail_fast,
-            max_rate=max_rate,
-            on_progress=on_progress,
-        )
+        return self._client.fan_out(targets, read_one, **options)
 
 
 class VehicleHandle:

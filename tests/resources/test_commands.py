@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import inspect
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -35,8 +36,9 @@ from smartcar_async import (
     SmartcarClient,
     VehicleStateError,
 )
+from smartcar_async._fanout import DEFAULT_OPTIONS
 from smartcar_async._models import structure
-from smartcar_async.resources import CommandExecution, Connection
+from smartcar_async.resources import CommandExecution, Commands, Connection
 
 pytestmark = pytest.mark.anyio
 
@@ -684,3 +686,32 @@ async def test_charge_port_commands_warn_that_they_are_experimental(
             await getattr(client.commands, name)(VEHICLE_ID, user_id=USER_ID)
         with pytest.warns(ExperimentalWarning):
             await getattr(client.vehicle(VEHICLE_ID, user_id=USER_ID), name)()
+
+
+async def test_run_many_takes_every_fan_out_option(
+    client: SmartcarClient, router: respx.MockRouter
+) -> None:
+    route = router.post(url__regex=r".*/commands/security/lock$").mock(
+        return_value=httpx.Response(
+            429,
+            headers={"Retry-After": "1"},
+            json={"errors": [{"status": "429", "type": "RATE_LIMIT", "code": "VEHICLE"}]},
+        )
+    )
+    with anyio.fail_after(5):
+        fan = client.commands.run_many(
+            "lock", [(VEHICLE_ID, USER_ID)], max_rate_limit_retries=0, max_rate_limit_wait=30
+        )
+        async with fan as outcomes:
+            (outcome,) = [outcome async for outcome in outcomes]
+    assert isinstance(outcome.error, RateLimitError)
+    assert outcome.attempts == 1
+    assert route.call_count == 1
+
+
+def test_run_many_names_the_fan_out_options_as_fan_out_does() -> None:
+    # run_many spells the options out (its ``**`` is the command's arguments): the same
+    # names and defaults as `FanOutOptions`, so neither can drift from the other.
+    parameters = inspect.signature(Commands.run_many).parameters
+    keyword_only = {name: p.default for name, p in parameters.items() if p.kind is p.KEYWORD_ONLY}
+    assert keyword_only == DEFAULT_OPTIONS

@@ -23,7 +23,7 @@ from resource_support import (
     signal_json,
 )
 
-from smartcar_async import SmartcarClient
+from smartcar_async import RateLimitError, SmartcarClient
 from smartcar_async._models import structure
 from smartcar_async.resources import Connection, Vehicle, VehicleHandle
 from smartcar_async.signals import CATALOGUE, Signal, Signals, UnitValue
@@ -343,3 +343,26 @@ async def test_signals_many_takes_an_async_iterable(
             results = [outcome async for outcome in outcomes]
     assert len(results) == 4
     assert all(outcome.ok for outcome in results)
+
+
+async def test_signals_many_takes_every_fan_out_option(
+    client: SmartcarClient, router: respx.MockRouter
+) -> None:
+    # A per-vehicle 429 is retried 5 times by default; with no retries allowed it is the
+    # outcome of its first attempt.
+    route = router.get(url__regex=r".*/vehicles/[^/]+/signals$").mock(
+        return_value=httpx.Response(
+            429,
+            headers={"Retry-After": "1"},
+            json={"errors": [{"status": "429", "type": "RATE_LIMIT", "code": "VEHICLE"}]},
+        )
+    )
+    with anyio.fail_after(5):
+        fan = client.vehicles.signals_many(
+            [(VEHICLE_ID, USER_ID)], max_rate_limit_retries=0, max_rate_limit_wait=30
+        )
+        async with fan as outcomes:
+            (outcome,) = [outcome async for outcome in outcomes]
+    assert isinstance(outcome.error, RateLimitError)
+    assert outcome.attempts == 1
+    assert route.call_count == 1
