@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import AsyncIterable, Iterable
 from typing import TYPE_CHECKING, TypeAlias, TypeVar, cast
 
+from .._error_types import APIResponseError
 from .._paths import path_segment
+from .._raw import RawResponse
 from ..signals import Signal, Signals, parse_signal, parse_signals
 from ._base import RawView, Resource, one_request
 from ._common import check_user_id, target_ids
@@ -90,9 +92,17 @@ class Vehicles(Resource):
         first = await self._client._call(
             "GET", "vehicle", path, _read_signals, user_id=user_id, units=True
         )
-        if not isinstance(first, Signals):
-            return first  # with_raw_response: the first page, as the API sent it
-        return await follow_signal_pages(self._client, path, user_id, first)
+        if isinstance(first, Signals):
+            return await follow_signal_pages(self._client, path, user_id, first)
+        # with_raw_response: the first page's HTTP details, and parse() gives what the
+        # normal call returns, so the later pages are read now.
+        raw = cast("RawResponse[Signals]", first)
+        try:
+            page = raw.parse()
+        except APIResponseError:
+            return first  # a malformed page: parse() raises it again, for the caller
+        every = await follow_signal_pages(self._client, path, user_id, page)
+        return cast("Signals", RawResponse(raw.http_response, lambda: every, retries=raw.retries))
 
     @one_request
     async def signal(self, vehicle_id: str, code: str, *, user_id: str) -> Signal:

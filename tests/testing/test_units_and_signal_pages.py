@@ -163,6 +163,28 @@ async def test_the_sdk_follows_signal_pages_into_one_signals(
     assert paged.vehicle.id == bev.vehicle_id
 
 
+async def test_a_raw_read_of_paged_signals_parses_to_every_page(
+    emulator: SmartcarEmulator, bev: FleetEntry
+) -> None:
+    # The raw form carries the first page's HTTP details; its parse() is what the normal
+    # call returns, not a fraction of the vehicle.
+    with anyio.fail_after(5):
+        async with client_for(emulator, emulator.transport()) as client:
+            whole = await client.vehicles.signals(bev.vehicle_id, user_id=bev.user_id)
+            emulator.signals_page_size = 10
+            car = client.vehicle(bev.vehicle_id, user_id=bev.user_id)
+            raws = [
+                await client.vehicles.with_raw_response.signals(
+                    bev.vehicle_id, user_id=bev.user_id
+                ),
+                await car.with_raw_response.signals(),
+            ]
+    for raw in raws:
+        assert list(raw.parse()) == list(whole)
+        assert raw.status_code == 200
+        assert len(raw.http_response.json()["data"]) == 10  # the first page, as sent
+
+
 def paging_client(
     signals_page: Callable[[httpx.Request], httpx.Response], clock: VirtualClock
 ) -> SmartcarClient:
@@ -179,6 +201,18 @@ def paging_client(
         transport=httpx.MockTransport(handler),
         clock=clock,
     )
+
+
+async def test_a_raw_read_of_a_malformed_page_raises_on_parse(clock: VirtualClock) -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json={"data": "not a list"})
+
+    async with paging_client(handler, clock) as client:
+        with anyio.fail_after(5):
+            raw = await client.vehicles.with_raw_response.signals("v1", user_id="u1")
+    assert raw.status_code == 200
+    with pytest.raises(APIResponseError):
+        raw.parse()
 
 
 async def test_total_count_alone_is_followed_too(clock: VirtualClock) -> None:
