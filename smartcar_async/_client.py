@@ -643,13 +643,19 @@ class SmartcarClient:
         method = request.method
         try:
             return await self._chain(request)
-        except httpx.TimeoutException as exc:
-            raise APITimeoutError(
-                f"{method} {request.url.path} timed out ({type(exc).__name__})",
-                method=method,
-                url=str(request.url.copy_with(query=None)),
-            ) from exc
-        except httpx.RequestError as exc:
+        except (httpx.RequestError, APIConnectionError) as exc:
+            # aclose() fails the requests still on the pool's connections, the token
+            # request included: say so, rather than blame the server.
+            if self._shared.closed:
+                raise _closed_in_flight(request) from exc
+            if isinstance(exc, APIConnectionError):  # the token endpoint's, already ours
+                raise
+            if isinstance(exc, httpx.TimeoutException):
+                raise APITimeoutError(
+                    f"{method} {request.url.path} timed out ({type(exc).__name__})",
+                    method=method,
+                    url=str(request.url.copy_with(query=None)),
+                ) from exc
             # TransportError and the rest (DecodingError: a body that cannot be
             # decompressed) alike: no raw httpx exception escapes the SDK.
             raise APIConnectionError(
@@ -672,6 +678,15 @@ class SmartcarClient:
             raw = RawResponse(response, lambda: parse(response), retries=state.retries)
             return cast(T, raw)
         return parse(response)
+
+
+def _closed_in_flight(request: httpx.Request) -> ClientStateError:
+    state = request.extensions.get(CALL_STATE_KEY)
+    command = isinstance(state, CallState) and not state.idempotent
+    return ClientStateError(
+        f"this SmartcarClient was closed while {request.method} {request.url.path} was in "
+        "flight" + ("; the command may have reached the vehicle" if command else "")
+    )
 
 
 def _check_unit_system(value: object) -> UnitSystem:

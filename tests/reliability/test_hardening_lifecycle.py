@@ -22,7 +22,7 @@ import pytest
 import trio
 from reliability_support import EXACT_RETRY, SIGNALS, TIMEOUT, RecordingClock, autojump, bev
 
-from smartcar_async import ClientStateError, SmartcarClient, SmartcarError
+from smartcar_async import ClientStateError, RetryPolicy, SmartcarClient, SmartcarError
 from smartcar_async.testing import Fault, SmartcarEmulator
 
 
@@ -81,6 +81,65 @@ async def test_aclose_with_reads_in_flight_ends_each_in_a_client_state_error() -
     assert emulator.stats.requests[SIGNALS] == 50  # no retry was sent after the close
     with pytest.raises(ClientStateError, match="closed"):
         await client.vehicles.signals(car.vehicle_id, user_id=car.user_id)
+
+
+class DropsOnClose(httpx.AsyncBaseTransport):
+    """Answers token requests (unless ``hold_token``) and holds the rest until
+    ``aclose()``, which fails them as a pool closing under them does."""
+
+    def __init__(self, *, hold_token: bool) -> None:
+        self.hold_token = hold_token
+        self.waiting = 0
+        self._closed = anyio.Event()
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/token") and not self.hold_token:
+            return httpx.Response(200, json={"access_token": "tok", "expires_in": 3600})
+        self.waiting += 1
+        await self._closed.wait()
+        raise httpx.RemoteProtocolError("Server disconnected without sending a response.")
+
+    async def aclose(self) -> None:
+        self._closed.set()
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("held", ["token", "read", "command"])
+async def test_aclose_ends_a_call_whose_request_is_on_the_wire_in_a_client_state_error(
+    held: str,
+) -> None:
+    # Closing the pool fails the requests on it; the caller learns that the client was
+    # closed, not that the server hung up (and a command, that it may have been sent).
+    transport = DropsOnClose(hold_token=held == "token")
+    client = SmartcarClient(
+        client_id="client_x",
+        client_secret="s",
+        transport=transport,
+        retry=RetryPolicy(max_retries=0),
+    )
+    outcomes: list[BaseException] = []
+
+    async def call() -> None:
+        try:
+            if held == "command":
+                await client.commands.lock("v1", user_id="u1")
+            else:
+                await client.vehicles.get("v1")
+        except Exception as exc:  # recorded: the test says which kind it must be
+            outcomes.append(exc)
+
+    with anyio.fail_after(TIMEOUT):
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(call)
+            await anyio.wait_all_tasks_blocked()
+            assert transport.waiting == 1
+            await client.aclose()
+    (error,) = outcomes
+    assert isinstance(error, ClientStateError), repr(error)
+    assert "closed" in str(error)
+    assert isinstance(error.__cause__, SmartcarError | httpx.RequestError)
+    if held == "command":
+        assert "may have reached the vehicle" in str(error)
 
 
 # ---------------------------------------------------------------- a second event loop
