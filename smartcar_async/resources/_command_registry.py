@@ -305,6 +305,14 @@ def _schedule_times(kind: str, given: Mapping[str, Any]) -> dict[str, Any]:
         days = given["days"]
         if not days:
             raise ValueError("kind='weekly' needs days, e.g. {'monday': ('08:00', '10:00')}")
+        if not isinstance(days, Mapping):
+            raise ValueError(f"days must map weekdays to windows, got {type(days).__name__}")
+        unknown = [repr(day) for day in days if day not in WEEKDAYS]
+        if unknown:
+            raise ValueError(
+                f"days has {', '.join(unknown)}: the keys are lower-case weekday names "
+                f"({', '.join(WEEKDAYS)})"
+            )
         return {"days": {day: window(span, f"days[{day!r}]") for day, span in days.items()}}
     if given["weekdays"] is None or given["weekends"] is None:
         raise ValueError("kind='workweek' needs weekdays and weekends")
@@ -358,6 +366,15 @@ def _day_window_text(text: str) -> tuple[str, tuple[str, str]]:
     if not equals or day not in WEEKDAYS:
         raise ValueError(f"expected DAY=START-STOP like monday=08:00-10:00, got {text!r}")
     return day, _window_text(span)
+
+
+def _one_window_a_day(pairs: list[tuple[str, tuple[str, str]]]) -> dict[str, tuple[str, str]]:
+    days = dict(pairs)
+    if len(days) < len(pairs):
+        seen = [day for day, _ in pairs]
+        twice = sorted({day for day in seen if seen.count(day) > 1})
+        raise ValueError(f"--day gives {', '.join(twice)} more than once: one window a day")
+    return days
 
 
 def _kind_text(text: str) -> str:
@@ -485,7 +502,7 @@ _SPECS: tuple[CommandSpec, ...] = (
                 "weekly, once a day: DAY=START-STOP, e.g. monday=08:00-10:00",
                 required=False,
                 repeated=True,
-                combine=dict,
+                combine=_one_window_a_day,
                 metavar="DAY=START-STOP",
             ),
             _window_option("weekdays", "workweek: START-STOP on Monday to Friday"),

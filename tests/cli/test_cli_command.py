@@ -167,6 +167,17 @@ def test_usage_errors(cli_sync: SyncRun) -> None:
         assert "usage:" in result.err
 
 
+def test_a_day_given_twice_is_refused_rather_than_a_window_dropped(cli_sync: SyncRun) -> None:
+    base = ["--client-id", "client_x", "--client-secret", "s", "command", "set-charge-schedule"]
+    place = ["--latitude", "1", "--longitude", "2"]
+    days = ["--day", "monday=01:00-02:00", "--day", "Monday=03:00-04:00"]
+
+    result = cli_sync(*base, "v", "--user-id", "u", "--kind", "weekly", *place, *days)
+
+    assert result.code == 2
+    assert "--day gives monday more than once" in result.err
+
+
 def test_schedule_arguments_the_kind_needs_are_checked_before_sending(cli_sync: SyncRun) -> None:
     base = ["--client-id", "client_x", "--client-secret", "s", "command", "set-charge-schedule"]
     place = ["--latitude", "1", "--longitude", "2"]
