@@ -11,9 +11,12 @@ Examples:
 
 from __future__ import annotations
 
+import sys
 import warnings
 
 __all__ = ["ExperimentalWarning", "warn_experimental"]
+
+_PACKAGE = __name__.partition(".")[0]
 
 
 class ExperimentalWarning(UserWarning):
@@ -21,6 +24,19 @@ class ExperimentalWarning(UserWarning):
     ``docs/api-fidelity.md``); it may be refused or change without notice."""
 
 
-def warn_experimental(what: str, reason: str, *, stacklevel: int = 3) -> None:
-    """Warn that ``what`` is experimental, and why."""
-    warnings.warn(f"{what} is experimental: {reason}", ExperimentalWarning, stacklevel=stacklevel)
+def warn_experimental(what: str, reason: str) -> None:
+    """Warn that ``what`` is experimental, and why, at the first caller outside the SDK.
+
+    The SDK's own frames are skipped whatever path led here (a resource method, a
+    handle, a fan-out helper), so filters by module and the once-per-call-site default
+    apply to the user's code.
+    """
+    frame = sys._getframe(1)
+    level = 2  # warnings.warn's stacklevel for this function's caller
+    while (
+        frame.f_back is not None
+        and frame.f_globals.get("__name__", "").partition(".")[0] == _PACKAGE
+    ):
+        frame = frame.f_back
+        level += 1
+    warnings.warn(f"{what} is experimental: {reason}", ExperimentalWarning, stacklevel=level)

@@ -10,6 +10,7 @@ import os
 import sys
 import textwrap
 import traceback
+import warnings
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from functools import partial
 from typing import TextIO
@@ -23,6 +24,7 @@ from .._config import (
     ENV_TOKEN_URL,
     ENV_VEHICLE_API_URL,
 )
+from .._experimental import ExperimentalWarning
 from .._version import __version__
 from ..resources._command_registry import CommandSpec
 from ._commands import (
@@ -454,6 +456,30 @@ def _sdk_logging(out: Output, debug: bool) -> Iterator[None]:
         logger.setLevel(previous)
 
 
+@contextlib.contextmanager
+def _experimental_notes(out: Output) -> Iterator[None]:
+    """An `ExperimentalWarning` as a one-line note: Python's own form names a line
+    inside the event loop, since the SDK points warnings past its own frames."""
+    with warnings.catch_warnings():  # restores showwarning on the way out
+        show = warnings.showwarning
+
+        def note(
+            message: Warning | str,
+            category: type[Warning],
+            filename: str,
+            lineno: int,
+            file: TextIO | None = None,
+            line: str | None = None,
+        ) -> None:
+            if issubclass(category, ExperimentalWarning):
+                out.note(f"warning: {message}")
+            else:
+                show(message, category, filename, lineno, file, line)
+
+        warnings.showwarning = note
+        yield
+
+
 def _parse(
     parser: argparse.ArgumentParser,
     argv: Sequence[str] | None,
@@ -489,7 +515,7 @@ def run(
     args = parsed
     out = Output(json_mode=args.json, stdout=stdout, stderr=stderr)
     serving = args.command == "emulator"
-    with _sdk_logging(out, args.debug):
+    with _sdk_logging(out, args.debug), _experimental_notes(out):
         try:
             return int(anyio.run(partial(dispatch, args, out), backend="asyncio"))
         except KeyboardInterrupt:

@@ -151,6 +151,11 @@ def parse_optional_command_response(response: httpx.Response) -> CommandExecutio
     return parse_command_response(response)
 
 
+def _warn_if_experimental(command: PreparedCommand[Any]) -> None:
+    if command.experimental is not None:
+        warn_experimental(f"POST .../{command.suffix}", command.experimental)
+
+
 # -- the resource ---------------------------------------------------------------------------
 
 
@@ -174,14 +179,16 @@ class Commands(Resource):
         @property
         def with_raw_response(self) -> _RawCommands: ...
 
-    async def _send(self, segment: str, user_id: str, command: PreparedCommand[T]) -> T:
+    async def _send(
+        self, segment: str, user_id: str, command: PreparedCommand[T], *, warn: bool = True
+    ) -> T:
         # The registry types each command by what its answer parses into; the parser
         # is picked here, where the answers are read.
         parse: Callable[[httpx.Response], Any] = (
             parse_optional_command_response if command.may_be_empty else parse_command_response
         )
-        if command.experimental is not None:
-            warn_experimental(f"POST .../{command.suffix}", command.experimental, stacklevel=4)
+        if warn:
+            _warn_if_experimental(command)
         return await self._client._call(
             command.method,
             "vehicle",
@@ -399,11 +406,12 @@ class Commands(Resource):
         if spec is None:
             raise ValueError(f"unknown command {name!r}; one of: {', '.join(COMMAND_SPECS)}")
         command: PreparedCommand[CommandExecution | None] = spec.prepare(**command_kwargs)
+        _warn_if_experimental(command)  # once, here, where the caller's code is
         send = self._send
 
         async def run(target: VehicleTargetT) -> CommandExecution | None:
             segment, user_id = target_ids(target)
-            return await send(segment, user_id, command)
+            return await send(segment, user_id, command, warn=False)
 
         return self._client.fan_out(
             targets,

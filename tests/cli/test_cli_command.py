@@ -51,6 +51,15 @@ async def test_json_with_arguments(
     assert destination.json()["parameters"] == {"latitude": 37.77, "longitude": -122.42}
 
 
+@pytest.mark.filterwarnings("default::smartcar_async.ExperimentalWarning")  # shown, not raised
+async def test_an_experimental_command_warns_in_one_line(cli: Run, car: FleetEntry) -> None:
+    result = await cli("command", "open-charge-port", car.vehicle_id, "--user-id", car.user_id)
+
+    assert result.code == 0
+    assert "warning: POST .../commands/charge-port/open is experimental" in result.err
+    assert ".py:" not in result.err  # not Python's file:line form
+
+
 @pytest.mark.filterwarnings("ignore::smartcar_async.ExperimentalWarning")  # charge port
 async def test_every_command_name_reaches_its_endpoint(
     cli: Run, car: FleetEntry, use_emulator: SmartcarEmulator

@@ -686,10 +686,18 @@ async def test_charge_port_commands_warn_that_they_are_experimental(
         return_value=httpx.Response(200, json=execution_json(f"charge-port-{kind}"))
     )
     with anyio.fail_after(5):
-        with pytest.warns(ExperimentalWarning, match="no Smartcar page or official SDK"):
+        with pytest.warns(ExperimentalWarning, match="no Smartcar page or official SDK") as w1:
             await getattr(client.commands, name)(VEHICLE_ID, user_id=USER_ID)
-        with pytest.warns(ExperimentalWarning):
+        with pytest.warns(ExperimentalWarning) as w2:
             await getattr(client.vehicle(VEHICLE_ID, user_id=USER_ID), name)()
+        with pytest.warns(ExperimentalWarning) as w3:
+            fan = client.commands.run_many(name, [(VEHICLE_ID, USER_ID)])
+        async with fan as outcomes:
+            assert [outcome.ok async for outcome in outcomes] == [True]
+    # Each points at the caller's line, so that filters by module and "once per call
+    # site" mean the user's code, not the SDK's.
+    assert [len(w) for w in (w1, w2, w3)] == [1, 1, 1]
+    assert {w[0].filename for w in (w1, w2, w3)} == {__file__}
 
 
 async def test_run_many_takes_every_fan_out_option(
