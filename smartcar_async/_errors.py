@@ -191,7 +191,8 @@ def details_from_json(body: object) -> list[ErrorDetail]:
 
 
 def parse_error_body(content: bytes) -> list[ErrorDetail]:
-    """Error entries from a raw response body; text that is not JSON becomes a ``detail``.
+    """Error entries from a raw response body; text that is not JSON, or JSON in no
+    shape the readers know, becomes a ``detail``.
 
     Never raises: an empty, binary, huge or oddly typed body gives ``[]`` or one entry
     holding a short excerpt of the text.
@@ -204,7 +205,12 @@ def parse_error_body(content: bytes) -> list[ErrorDetail]:
         decoded = json.loads(content)
     except (ValueError, RecursionError):
         return [ErrorDetail(detail=_excerpt(content))]
-    return details_from_json(decoded)
+    details = details_from_json(decoded)
+    if details or not decoded:
+        return details
+    # JSON in no shape the readers know (``{"message": ...}`` from a gateway, a string
+    # for ``errors``): its text is all there is to go on, as for a body that is not JSON.
+    return [ErrorDetail(detail=_excerpt(content))]
 
 
 def _excerpt(content: bytes) -> str:

@@ -432,6 +432,23 @@ def test_garbage_bodies_still_give_an_api_status_error(
     RetryPolicy().delay_after_response(response(429, content=body, **headers), 0, idempotent=True)
 
 
+@pytest.mark.parametrize(
+    "body",
+    [b'{"errors": "boom"}', b'{"errors": ["boom"]}', b'{"message": "boom"}', b'"boom"'],
+)
+def test_json_no_reader_knows_keeps_an_excerpt(body: bytes) -> None:
+    # As a body that is not JSON does: the text is all the caller has to go on.
+    (detail,) = parse_error_body(body)
+    assert detail.detail is not None
+    assert "boom" in detail.detail
+    assert str(error_from_response(response(500, content=body))).count("boom") == 1
+
+
+@pytest.mark.parametrize("body", [b"{}", b"[]", b'""', b"null"])
+def test_empty_json_gives_no_detail(body: bytes) -> None:
+    assert parse_error_body(body) == []
+
+
 def test_parse_error_body_bounds_huge_bodies() -> None:
     details = parse_error_body(b"x" * 1_000_000)
     assert len(details) == 1
