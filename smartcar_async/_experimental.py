@@ -12,6 +12,7 @@ Examples:
 from __future__ import annotations
 
 import sys
+import types
 import warnings
 
 __all__ = ["ExperimentalWarning", "warn_experimental"]
@@ -33,10 +34,12 @@ def warn_experimental(what: str, reason: str) -> None:
     """
     frame = sys._getframe(1)
     level = 2  # warnings.warn's stacklevel for this function's caller
-    while (
-        frame.f_back is not None
-        and frame.f_globals.get("__name__", "").partition(".")[0] == _PACKAGE
-    ):
+    while frame.f_back is not None and _in_sdk(frame):
         frame = frame.f_back
         level += 1
     warnings.warn(f"{what} is experimental: {reason}", ExperimentalWarning, stacklevel=level)
+
+
+def _in_sdk(frame: types.FrameType) -> bool:
+    module: str = frame.f_globals.get("__name__", "")
+    return module.partition(".")[0] == _PACKAGE

@@ -51,9 +51,10 @@ class RawView:
         owner = type(self._resource)
         # A subclass that overrides a marked method without marking it keeps its raw form.
         marked = any(getattr(vars(cls).get(name), _ONE_REQUEST, False) for cls in owner.__mro__)
-        if not name.startswith("_") and not marked and not callable(method):
+        public = not name.startswith("_")
+        if public and not marked and not callable(method):
             return method
-        if name.startswith("_") or not marked:
+        if not (public and marked):
             hint = "; its one-request form is list_page" if hasattr(owner, "list_page") else ""
             raise AttributeError(
                 f"{owner.__name__}.{name} is not on with_raw_response, which has only the "
