@@ -700,27 +700,6 @@ async def test_charge_port_commands_warn_that_they_are_experimental(
     assert {w[0].filename for w in (w1, w2, w3)} == {__file__}
 
 
-async def test_run_many_takes_every_fan_out_option(
-    client: SmartcarClient, router: respx.MockRouter
-) -> None:
-    route = router.post(url__regex=r".*/commands/security/lock$").mock(
-        return_value=httpx.Response(
-            429,
-            headers={"Retry-After": "1"},
-            json={"errors": [{"status": "429", "type": "RATE_LIMIT", "code": "VEHICLE"}]},
-        )
-    )
-    with anyio.fail_after(5):
-        fan = client.commands.run_many(
-            "lock", [(VEHICLE_ID, USER_ID)], max_rate_limit_retries=0, max_rate_limit_wait=30
-        )
-        async with fan as outcomes:
-            (outcome,) = [outcome async for outcome in outcomes]
-    assert isinstance(outcome.error, RateLimitError)
-    assert outcome.attempts == 1
-    assert route.call_count == 1
-
-
 def test_run_many_names_the_fan_out_options_as_fan_out_does() -> None:
     # run_many spells the options out (its ``**`` is the command's arguments): the same
     # names and defaults as `FanOutOptions`, so neither can drift from the other.

@@ -23,7 +23,7 @@ from resource_support import (
     signal_json,
 )
 
-from smartcar_async import RateLimitError, SmartcarClient
+from smartcar_async import FanOut, FanOutOptions, RateLimitError, SmartcarClient
 from smartcar_async._models import structure
 from smartcar_async.resources import Connection, Vehicle, VehicleHandle
 from smartcar_async.signals import CATALOGUE, Signal, Signals, UnitValue
@@ -345,22 +345,27 @@ async def test_signals_many_takes_an_async_iterable(
     assert all(outcome.ok for outcome in results)
 
 
-async def test_signals_many_takes_every_fan_out_option(
-    client: SmartcarClient, router: respx.MockRouter
+@pytest.mark.parametrize("helper", ["signals_many", "run_many"])
+async def test_the_fan_out_helpers_take_every_fan_out_option(
+    client: SmartcarClient, router: respx.MockRouter, helper: str
 ) -> None:
     # A per-vehicle 429 is retried 5 times by default; with no retries allowed it is the
     # outcome of its first attempt.
-    route = router.get(url__regex=r".*/vehicles/[^/]+/signals$").mock(
+    route = router.route(url__regex=r".*/vehicles/[^/]+/(signals|commands/security/lock)$")
+    route.mock(
         return_value=httpx.Response(
             429,
             headers={"Retry-After": "1"},
             json={"errors": [{"status": "429", "type": "RATE_LIMIT", "code": "VEHICLE"}]},
         )
     )
+    targets = [(VEHICLE_ID, USER_ID)]
+    options: FanOutOptions = {"max_rate_limit_retries": 0, "max_rate_limit_wait": 30}
     with anyio.fail_after(5):
-        fan = client.vehicles.signals_many(
-            [(VEHICLE_ID, USER_ID)], max_rate_limit_retries=0, max_rate_limit_wait=30
-        )
+        if helper == "signals_many":
+            fan: FanOut[Any, Any] = client.vehicles.signals_many(targets, **options)
+        else:
+            fan = client.commands.run_many("lock", targets, **options)
         async with fan as outcomes:
             (outcome,) = [outcome async for outcome in outcomes]
     assert isinstance(outcome.error, RateLimitError)
