@@ -314,14 +314,18 @@ class SmartcarClient:
             "management": shared.management_api_url,
         }
         # Pacing sits inside the throttle and the retry loop: every attempt costs the
-        # bucket a request, and a paused client should not spend slots meanwhile.
+        # bucket a request, and a paused client should not spend slots meanwhile. It is
+        # inside auth too, right before the send: a slot taken before a slow token came
+        # would be spent late, with the others that came due meanwhile, all at once;
+        # and auth's replay after a 401 is a request that takes a slot like any other.
+        # (A token that ages out during a long wait for a slot is refused and replayed.)
         pacing = () if shared.pacing is None else (shared.pacing,)
         layers: list[Middleware] = [
             *middleware,
             RetryMiddleware(shared.clock),
             shared.throttle,
-            *pacing,
             AuthMiddleware(shared.tokens),
+            *pacing,
         ]
         self._chain: Next = build_chain(layers, self._send_once)
         # Imported here: the resource modules import this module for typing.

@@ -138,7 +138,9 @@ def check_bucket(capacity: int, refill_per_minute: float, headroom: int) -> None
 class PacingMiddleware:
     """Takes a slot from the `RateLimiter` before each attempt is sent.
 
-    It sits inside the retry loop, because every attempt costs the bucket one request.
+    It sits inside the retry loop, because every attempt costs the bucket one request,
+    and inside auth, right before the send, so that a slot is spent when its request
+    goes: not bunched with others behind a slow token, and taken for a 401's replay too.
     The wait is bounded by the request's pool timeout (waiting for a slot is waiting for
     capacity, like waiting for a pooled connection); past it the call raises
     `APITimeoutError` without sending anything.

@@ -20,7 +20,7 @@ from smartcar_async import (
     VirtualClock,
 )
 from smartcar_async._pacing import gcra_reserve
-from smartcar_async.testing import RateLimits, SmartcarEmulator
+from smartcar_async.testing import Fault, RateLimits, SmartcarEmulator
 
 pytestmark = pytest.mark.anyio
 
@@ -160,3 +160,51 @@ async def test_paced_like_the_bucket_a_fleet_never_meets_the_429() -> None:
     assert client.rate_limit_paused_seconds == 0.0
     # 19 at once (20 less one slot of headroom), then ten a second: about 10.1 s.
     assert (120 - 19) / 10 <= clock.now() <= (120 - 19) / 10 + 0.5
+
+
+async def test_a_slow_token_does_not_bunch_the_paced_requests() -> None:
+    # Each request takes its slot after its token: slots that came due while every
+    # request waited for a slow token must not all be spent at once when it arrives.
+    clock = VirtualClock()
+    limits = RateLimits(app_capacity=20, app_refill_per_second=10)
+    emulator = SmartcarEmulator(vehicles=1, seed=5, clock=clock, rate_limits=limits)
+    emulator.add_fault(Fault.latency(1.0), route="POST /oauth2/token")
+    limiter = LocalRateLimiter(capacity=20, refill_per_minute=600)
+    car = emulator.fleet()[0]
+    done = anyio.Event()
+
+    async def drive() -> None:
+        while not done.is_set():
+            await anyio.wait_all_tasks_blocked()
+            if clock.sleepers:
+                clock.advance(0.5)
+
+    outcomes: list[BaseException | None] = []
+
+    async def get() -> None:
+        try:
+            await client.vehicles.get(car.vehicle_id)
+        except Exception as exc:  # recorded: the test says none may occur
+            outcomes.append(exc)
+        else:
+            outcomes.append(None)
+
+    with anyio.fail_after(TIMEOUT):
+        async with (
+            SmartcarClient(
+                **emulator.client_kwargs(),
+                clock=clock,
+                rate_limit=limiter,
+                retry=RetryPolicy(max_retries=0),
+            ) as client,
+            anyio.create_task_group() as tg,
+        ):
+            tg.start_soon(drive)
+            async with anyio.create_task_group() as calls:
+                for _ in range(40):
+                    calls.start_soon(get)
+            done.set()
+    assert outcomes == [None] * 40
+    bucket = emulator.rate_limiter
+    assert bucket is not None
+    assert (bucket.admitted, bucket.refused) == (40, 0)
