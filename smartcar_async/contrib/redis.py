@@ -34,6 +34,7 @@ import random
 import secrets
 import sys
 import time
+import weakref
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Final
@@ -75,10 +76,11 @@ _MAX_POLL: Final = 0.1
 # Values of tokens this process saw refused; never adopted again from Redis.
 _REJECTED_MEMORY: Final = 16
 
-_TRIO_MESSAGE: Final = (
-    "RedisTokenStore runs only under asyncio: redis.asyncio does not support trio. "
-    "Under trio, use the default in-memory token store."
-)
+# What each class tells a trio user to use instead.
+_UNDER_TRIO: Final = {
+    "RedisTokenStore": "the default in-memory token store",
+    "RedisRateLimiter": "smartcar_async.LocalRateLimiter",
+}
 
 # Adopt the shared token if it is fresh and not refused, else try to take the lock, in
 # one atomic step: a holder stores the token and frees the lock together, so a process
@@ -184,7 +186,7 @@ class RedisTokenStore:
         retry_interval: float = 1.0,
         wall_clock: Callable[[], float] = time.time,
     ) -> None:
-        _refuse_trio()
+        _refuse_trio("RedisTokenStore")
         if isinstance(redis, _redis.Redis):
             raise TypeError(
                 "RedisTokenStore needs an asyncio client (redis.asyncio.Redis), "
@@ -209,7 +211,6 @@ class RedisTokenStore:
         self._lease_ms = max(1, math.ceil(lock_lease * 1000))
         self._wait_timeout = wait_timeout
         self._timeout = timeout
-        self._retry_interval = retry_interval
         self._wall = wall_clock
         self._claim = redis.register_script(_CLAIM)
         self._publish_script = redis.register_script(_PUBLISH)
@@ -224,8 +225,9 @@ class RedisTokenStore:
         # a fresh wall-to-monotonic conversion would differ by a few microseconds.
         self._latest: AccessToken | None = None
         self._rejected: deque[str] = deque(maxlen=_REJECTED_MEMORY)
-        self._down = False
-        self._retry_at = 0.0
+        self._outage = _Outage(
+            "Redis token store", "this process fetches its own token", retry_interval
+        )
 
     # -- binding ---------------------------------------------------------------------------
 
@@ -241,7 +243,7 @@ class RedisTokenStore:
         Examples:
             >>> store.bind(client_id="client_abc", token_url=url, clock=SystemClock())
         """
-        _refuse_trio()
+        _refuse_trio("RedisTokenStore")
         identity = (client_id, token_url)
         if self._identity is not None:
             if identity != self._identity:
@@ -281,7 +283,7 @@ class RedisTokenStore:
             >>> token = await store.load()
         """
         clock = self._bound()
-        if not self._reachable():
+        if not self._outage.worth_trying():
             return None
         try:
             fields = await self._call(self._redis.hmget, self._token_key, ["v", "exp", "lifetime"])
@@ -299,7 +301,7 @@ class RedisTokenStore:
             >>> token = await store.refresh(fetch_token, stale=None)
         """
         self._bound()
-        if self._reachable():
+        if self._outage.worth_trying():
             with contextlib.suppress(_Unavailable):
                 return await self._refresh_shared(fetch, stale)
         return self._remember(await fetch())
@@ -316,7 +318,7 @@ class RedisTokenStore:
         self._rejected.append(token.value)
         if self._latest is not None and self._latest.value == token.value:
             self._latest = None
-        if self._reachable():
+        if self._outage.worth_trying():
             with contextlib.suppress(_Unavailable):
                 await self._call(self._invalidate, keys=[self._token_key], args=[token.value])
 
@@ -395,7 +397,7 @@ class RedisTokenStore:
     # -- helpers ---------------------------------------------------------------------------
 
     def _bound(self) -> Clock:
-        _require_asyncio()
+        _require_asyncio("RedisTokenStore")
         if self._clock is None:
             raise ConfigurationError(
                 "RedisTokenStore is not bound to an application: pass it as "
@@ -431,28 +433,10 @@ class RedisTokenStore:
             with anyio.fail_after(self._timeout):
                 result = await op(*args, **kwargs)
         except _REDIS_ERRORS as exc:
-            self._went_down(exc)
+            self._outage.failed(exc, self._timeout)
             raise _Unavailable from exc
-        if self._down:
-            self._down = False
-            logger.info("Redis token store reachable again: the token is shared again")
+        self._outage.answered("the token is shared again")
         return result
-
-    def _reachable(self) -> bool:
-        return not self._down or time.monotonic() >= self._retry_at
-
-    def _went_down(self, exc: BaseException) -> None:
-        self._retry_at = time.monotonic() + self._retry_interval
-        if self._down:
-            return
-        self._down = True
-        reason = str(exc)[:200] or f"no answer within {self._timeout:g} s"
-        logger.warning(
-            "Redis token store unavailable (%s: %s); this process fetches its own token "
-            "until Redis is back",
-            type(exc).__name__,
-            reason,
-        )
 
 
 def _same_clock(one: Clock, other: Clock | None) -> bool:
@@ -471,20 +455,62 @@ def _in_trio() -> bool:
     return True
 
 
-def _refuse_trio() -> None:
+def _trio_error(what: str) -> ConfigurationError:
+    return ConfigurationError(
+        f"{what} runs only under asyncio: redis.asyncio does not support trio. "
+        f"Under trio, use {_UNDER_TRIO[what]}."
+    )
+
+
+def _refuse_trio(what: str) -> None:
     if _in_trio():
-        raise ConfigurationError(_TRIO_MESSAGE)
+        raise _trio_error(what)
 
 
-def _require_asyncio() -> None:
+def _require_asyncio(what: str) -> None:
     try:
         asyncio.get_running_loop()
     except RuntimeError:
         if _in_trio():
-            raise ConfigurationError(_TRIO_MESSAGE) from None
+            raise _trio_error(what) from None
         raise ConfigurationError(
-            "RedisTokenStore must be used inside a running asyncio event loop"
+            f"{what} must be used inside a running asyncio event loop"
         ) from None
+
+
+class _Outage:
+    """Whether Redis counts as down, with one warning per outage and a note when it is
+    back. While down, Redis is tried again once per ``retry_interval``, so an outage
+    does not cost the caller ``timeout`` on every step."""
+
+    def __init__(self, what: str, meanwhile: str, retry_interval: float) -> None:
+        self._what = what
+        self._meanwhile = meanwhile
+        self._retry_interval = retry_interval
+        self.down = False
+        self._retry_at = 0.0
+
+    def worth_trying(self) -> bool:
+        return not self.down or time.monotonic() >= self._retry_at
+
+    def failed(self, exc: BaseException, timeout: float) -> None:
+        self._retry_at = time.monotonic() + self._retry_interval
+        if self.down:
+            return
+        self.down = True
+        reason = str(exc)[:200] or f"no answer within {timeout:g} s"
+        logger.warning(
+            "%s unavailable (%s: %s); %s until Redis is back",
+            self._what,
+            type(exc).__name__,
+            reason,
+            self._meanwhile,
+        )
+
+    def answered(self, shared_again: str) -> None:
+        if self.down:
+            self.down = False
+            logger.info("%s reachable again: %s", self._what, shared_again)
 
 
 # -- the application's request bucket, shared -------------------------------------------
@@ -492,9 +518,15 @@ def _require_asyncio() -> None:
 # One GCRA step in Redis, atomically (see smartcar_async._pacing.gcra_reserve). The time
 # is Redis's own (TIME), so every host paces on one clock whatever its own says. Values
 # are milliseconds, returned as strings because Lua numbers reach clients as integers.
+# A call that reaches the script after its deadline (the caller gave up waiting for
+# Redis and went out on a local slot) reserves nothing. Every answer carries Redis's
+# time, from which the caller sets the next deadline.
+# KEYS: bucket. ARGV: interval, burst, max wait, deadline (0: none).
 _RESERVE_SCRIPT: Final = """
 local now_parts = redis.call('TIME')
 local now = tonumber(now_parts[1]) * 1000 + tonumber(now_parts[2]) / 1000
+local deadline = tonumber(ARGV[4])
+if deadline > 0 and now > deadline then return {0, '-1', tostring(now)} end
 local interval = tonumber(ARGV[1])
 local burst = tonumber(ARGV[2])
 local max_wait = tonumber(ARGV[3])
@@ -502,11 +534,16 @@ local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
 if tat < now then tat = now end
 local wait = tat - (burst - 1) * interval - now
 if wait < 0 then wait = 0 end
-if wait > max_wait then return {0, tostring(wait)} end
+if wait > max_wait then return {0, tostring(wait), tostring(now)} end
 tat = tat + interval
 redis.call('SET', KEYS[1], tostring(tat), 'PX', math.ceil(tat - now) + 1000)
-return {1, tostring(wait)}
+return {1, tostring(wait), tostring(now)}
 """
+
+# Script calls in flight at once per process, at most (and at most half the Redis
+# client's pool): a fleet's hundreds of concurrent requests queue here for a sub-
+# millisecond call instead of exhausting the pool, which redis-py reports as an error.
+_MAX_CALLS: Final = 16
 
 
 class RedisRateLimiter(LocalRateLimiter):
@@ -518,8 +555,11 @@ class RedisRateLimiter(LocalRateLimiter):
     order they asked, each sleeping once, with no polling.
 
     If Redis cannot be reached the process paces itself alone with the same settings
-    (as the `LocalRateLimiter` it extends), logs one warning, and shares again once
-    Redis answers. `waited`, `longest_wait` and `paced` count this process's waits.
+    (as the `LocalRateLimiter` it extends), logs one warning, tries Redis again once per
+    ``retry_interval``, and shares again once Redis answers. A reservation whose caller
+    gave up waiting for Redis takes no slot when Redis runs it later. At most 16 calls
+    per process (and half the Redis client's pool) are in flight; the rest queue for
+    them. `waited`, `longest_wait` and `paced` count this process's waits.
 
     Args:
         redis: a ``redis.asyncio.Redis`` client (the same one as the token store, if
@@ -531,6 +571,12 @@ class RedisRateLimiter(LocalRateLimiter):
         name: what identifies the bucket: by default one bucket per prefix. Use your
             client id (hashed, never stored) to keep several applications apart.
         timeout: bound on one Redis round trip, in seconds.
+        retry_interval: after a failure, seconds during which Redis is not tried again
+            (so an outage does not cost ``timeout`` on every request).
+
+    Raises:
+        ConfigurationError: made under trio (``redis.asyncio`` is asyncio only).
+        ValueError: a bad bucket, ``timeout`` or ``retry_interval``.
 
     Examples:
         >>> cache = redis.asyncio.Redis.from_url("redis://cache:6379/0")
@@ -548,40 +594,72 @@ class RedisRateLimiter(LocalRateLimiter):
         key_prefix: str = "smartcar-async",
         name: str = "default",
         timeout: float = 1.0,
+        retry_interval: float = 1.0,
     ) -> None:
+        _refuse_trio("RedisRateLimiter")
         super().__init__(capacity=capacity, refill_per_minute=refill_per_minute, headroom=headroom)
+        if not (math.isfinite(timeout) and timeout > 0):
+            raise ValueError("timeout must be a positive number of seconds")
+        if not (math.isfinite(retry_interval) and retry_interval >= 0):
+            raise ValueError("retry_interval must be >= 0 seconds")
         self._redis = redis
         digest = hashlib.sha256(name.encode()).hexdigest()[:32]
         self.key = f"{key_prefix}:{{{digest}}}:bucket"
         self._timeout = timeout
         self._script = redis.register_script(_RESERVE_SCRIPT)
-        self._down = False
+        self._outage = _Outage("Redis rate limiter", "pacing this process alone", retry_interval)
+        pool_size = getattr(redis.connection_pool, "max_connections", None)
+        self._max_calls = _MAX_CALLS
+        if isinstance(pool_size, int) and pool_size > 0:
+            self._max_calls = max(1, min(_MAX_CALLS, pool_size // 2))
+        # One gate per event loop: an asyncio.Semaphore belongs to the loop it first
+        # waited in, and a limiter may outlive a loop (one client per asyncio.run).
+        self._gates: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore]
+        self._gates = weakref.WeakKeyDictionary()
+        # Redis's clock less time.monotonic(), in seconds, from the last answer.
+        self._redis_offset: float | None = None
 
     async def reserve(self, clock: Clock, max_wait: float) -> float | None:
-        _require_asyncio()
-        max_wait_ms = repr(min(max_wait, 1e15) * 1000.0)  # Lua cannot be trusted with inf
-        try:
-            with anyio.fail_after(self._timeout):
-                granted, wait_ms = await self._script(
-                    keys=[self.key],
-                    args=[repr(self.interval * 1000.0), self.burst, max_wait_ms],
-                )
-        except _REDIS_ERRORS as exc:
-            if not self._down:
-                self._down = True
-                logger.warning(
-                    "Redis rate limiter unavailable (%s): pacing this process alone",
-                    type(exc).__name__,
-                )
+        _require_asyncio("RedisRateLimiter")
+        if not self._outage.worth_trying():
             return await super().reserve(clock, max_wait)
-        if self._down:
-            self._down = False
-            logger.info("Redis rate limiter reachable again: pacing is shared")
+        max_wait_ms = repr(min(max_wait, 1e15) * 1000.0)  # Lua cannot be trusted with inf
+        async with self._gate():
+            try:
+                with anyio.fail_after(self._timeout):
+                    if self._redis_offset is None:
+                        seconds, micros = await self._redis.time()
+                        self._redis_offset = seconds + micros / 1e6 - time.monotonic()
+                    deadline = (time.monotonic() + self._redis_offset + self._timeout) * 1000
+                    granted, wait_ms, redis_now_ms = await self._script(
+                        keys=[self.key],
+                        args=[
+                            repr(self.interval * 1000.0),
+                            self.burst,
+                            max_wait_ms,
+                            repr(deadline),
+                        ],
+                    )
+            except _REDIS_ERRORS as exc:
+                self._outage.failed(exc, self._timeout)
+                return await super().reserve(clock, max_wait)
+        self._redis_offset = float(redis_now_ms) / 1000 - time.monotonic()
+        self._outage.answered("pacing is shared")
+        wait = float(wait_ms)
+        if wait < 0:  # past its deadline by Redis's clock (the clocks stepped): go local
+            return await super().reserve(clock, max_wait)
         if not int(granted):
             return None
-        wait = max(0.0, float(wait_ms) / 1000.0)
+        wait = wait / 1000.0
         self.record(wait)
         return wait
+
+    def _gate(self) -> asyncio.Semaphore:
+        loop = asyncio.get_running_loop()
+        gate = self._gates.get(loop)
+        if gate is None:
+            gate = self._gates[loop] = asyncio.Semaphore(self._max_calls)
+        return gate
 
     def __repr__(self) -> str:
         return (

@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import Any
 
 import anyio
 import pytest
 import redis.asyncio as aioredis
+import trio
 from redis_support import RedisServer, Worker
 
-from smartcar_async import SystemClock, VirtualClock
+from smartcar_async import ConfigurationError, SystemClock, VirtualClock
 from smartcar_async.contrib.redis import RedisRateLimiter
 from smartcar_async.testing import RateLimits, SmartcarEmulator
 
@@ -121,7 +123,9 @@ async def test_redis_down_paces_the_process_alone(
     redis_server: RedisServer, caplog: pytest.LogCaptureFixture
 ) -> None:
     cache = redis_server.client(socket_timeout=0.5, socket_connect_timeout=0.5)
-    limiter = RedisRateLimiter(cache, capacity=3, refill_per_minute=60, timeout=1.0)
+    limiter = RedisRateLimiter(
+        cache, capacity=3, refill_per_minute=60, timeout=1.0, retry_interval=0
+    )
     clock = VirtualClock()
     try:
         redis_server.stop()
@@ -138,3 +142,90 @@ async def test_redis_down_paces_the_process_alone(
         assert any("reachable again" in m for m in messages)
     finally:
         await cache.aclose()
+
+
+async def test_more_callers_than_connections_still_share_the_bucket(
+    redis_server: RedisServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    # redis-py refuses a call when its pool is used up (MaxConnectionsError); that is
+    # not Redis being down, and must not hand this process a second, local burst.
+    cache = redis_server.client(max_connections=4)
+    limiter = RedisRateLimiter(cache, capacity=200, refill_per_minute=60, name="pool")
+    waits: list[float | None] = []
+
+    async def reserve() -> None:
+        waits.append(await limiter.reserve(SystemClock(), 100.0))
+
+    try:
+        with caplog.at_level(logging.INFO, logger="smartcar_async"), anyio.fail_after(10):
+            async with anyio.create_task_group() as tg:
+                for _ in range(50):
+                    tg.start_soon(reserve)
+        assert waits == [0.0] * 50
+        assert not [r for r in caplog.records if r.name == "smartcar_async"]
+        # All 50 are in Redis's schedule: 199 - 50 slots of the burst are left.
+        assert await limiter.reserve(SystemClock(), 0) == 0.0
+        more = [await limiter.reserve(SystemClock(), 0) for _ in range(148)]
+        assert more == [0.0] * 148
+        assert await limiter.reserve(SystemClock(), 0) is None
+    finally:
+        await cache.aclose()
+
+
+async def test_while_redis_is_down_it_is_tried_once_per_retry_interval(
+    redis_server: RedisServer,
+) -> None:
+    cache = redis_server.client(socket_timeout=0.5, socket_connect_timeout=0.5)
+    limiter = RedisRateLimiter(
+        cache, capacity=5, refill_per_minute=60, timeout=0.5, retry_interval=3600
+    )
+    tries = 0
+    execute = cache.execute_command
+
+    async def counted(*args: Any, **kwargs: Any) -> Any:
+        nonlocal tries
+        tries += 1
+        return await execute(*args, **kwargs)
+
+    cache.execute_command = counted  # type: ignore[method-assign]
+    try:
+        redis_server.stop()
+        waits = [await limiter.reserve(VirtualClock(), 100.0) for _ in range(3)]
+        assert waits == [0.0, 0.0, 0.0]  # the local bucket
+        assert tries == 1  # not once per request, each costing the timeout
+    finally:
+        await cache.aclose()
+
+
+async def test_a_reservation_the_caller_gave_up_on_is_not_kept(
+    redis_server: RedisServer,
+) -> None:
+    # A call that times out is still on Redis's socket: when Redis answers again it must
+    # not take a slot from the shared schedule, since this request went out on a local
+    # slot meanwhile.
+    cache = redis_server.client(socket_timeout=5)
+    limiter = RedisRateLimiter(
+        cache, capacity=3, refill_per_minute=1, headroom=0, timeout=0.2, retry_interval=0
+    )
+    clock = VirtualClock()
+    try:
+        assert await limiter.reserve(clock, 0) == 0.0  # 1 of the 3 slots
+        redis_server.pause()
+        try:
+            assert await limiter.reserve(clock, 0) == 0.0  # timed out: a local slot
+        finally:
+            redis_server.resume()
+        # The abandoned call runs now, before these: it must not have taken a slot.
+        assert await limiter.reserve(clock, 0) == 0.0
+        assert await limiter.reserve(clock, 0) == 0.0
+        assert await limiter.reserve(clock, 0) is None
+    finally:
+        await cache.aclose()
+
+
+def test_it_refuses_trio_naming_itself() -> None:
+    async def make() -> None:
+        RedisRateLimiter(aioredis.Redis(), capacity=5, refill_per_minute=60)
+
+    with pytest.raises(ConfigurationError, match=r"RedisRateLimiter .*LocalRateLimiter"):
+        trio.run(make)
