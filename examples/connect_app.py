@@ -113,10 +113,9 @@ def create_app(
         return RedirectResponse(url, status_code=302)
 
     async def callback(request: Request) -> Response:
-        # One use per state: a replayed redirect finds no state and fails.
+        # One use per state: a replayed redirect finds no state (None) and fails, as does
+        # one whose session expired.
         expected = request.session.pop(_STATE_KEY, None)
-        if not expected:
-            return JSONResponse({"error": "no Connect flow in progress"}, status_code=400)
         try:
             result = sc.connect.parse_redirect(str(request.url), expected_state=expected)
         except sc.ConnectStateError:

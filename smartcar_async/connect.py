@@ -460,17 +460,39 @@ def _int_or_none(text: str | None) -> int | None:
 _SINGLE: Final = ("state", "user_id", "userId", "vehicle_id", "error")
 
 
+def _mapping_pairs(query: Mapping[str, object]) -> list[tuple[str, str]]:
+    # A multi-dict's items() gives one value per key: ask for every value, so a
+    # repeated field is refused as it is in a query string.
+    multi_items = getattr(query, "multi_items", None)  # Starlette's QueryParams
+    getlist = getattr(query, "getlist", None)  # werkzeug's MultiDict, Django's QueryDict
+    if callable(multi_items):
+        pairs = list(multi_items())
+    elif callable(getlist):
+        pairs = [(key, value) for key in query for value in getlist(key)]
+    else:
+        pairs = list(query.items())
+    for key, value in pairs:
+        if not isinstance(value, str):
+            # A parse_qs() dict holds lists: str() of one would fail as a forged state.
+            raise TypeError(
+                f"the value of {key!r} is a {type(value).__name__}; query values must be "
+                "strings (pass request.query_params, or a dict of str)"
+            )
+    return [(str(key), value) for key, value in pairs]
+
+
 def _query(url_or_query: str | Mapping[str, str]) -> dict[str, str]:
     if isinstance(url_or_query, Mapping):
-        return {str(k): str(v) for k, v in url_or_query.items()}
-    if not isinstance(url_or_query, str):
+        pairs = _mapping_pairs(url_or_query)
+    elif isinstance(url_or_query, str):
+        text = url_or_query.split("#", 1)[0]
+        if "?" in text:
+            text = text.split("?", 1)[1]
+        elif "://" in text:
+            text = ""  # a URL without a query
+        pairs = parse_qsl(text, keep_blank_values=True)
+    else:
         raise TypeError(f"expected a URL, a query string or a mapping, got {url_or_query!r}")
-    text = url_or_query.split("#", 1)[0]
-    if "?" in text:
-        text = text.split("?", 1)[1]
-    elif "://" in text:
-        text = ""  # a URL without a query
-    pairs = parse_qsl(text, keep_blank_values=True)
     query: dict[str, str] = {}
     for key, value in pairs:
         if key in query and key in _SINGLE and query[key] != value:
@@ -482,10 +504,18 @@ def _query(url_or_query: str | Mapping[str, str]) -> dict[str, str]:
     return query
 
 
-def _check_state(query: Mapping[str, str], expected_state: str) -> str:
-    if not isinstance(expected_state, str) or not expected_state:
+def _check_state(query: Mapping[str, str], expected_state: str | None) -> str:
+    if expected_state is None or expected_state == "":
+        # What session.pop(key, None) gives once the session expired: refuse, do not crash.
+        raise ConnectStateError(
+            "no Connect state was expected: none is stored for this session (it expired, "
+            "or the flow was not started here); refusing the redirect",
+            params=query,
+        )
+    if not isinstance(expected_state, str):
         raise ConfigurationError(
-            "expected_state must be the non-empty state you sent to Connect (new_state())"
+            "expected_state must be the state you sent to Connect (new_state()), "
+            f"got {type(expected_state).__name__}"
         )
     got = query.get("state")
     # repr() and a cap: the text is whatever the request said, and it goes into logs.
@@ -504,7 +534,9 @@ def _check_state(query: Mapping[str, str], expected_state: str) -> str:
     return got
 
 
-def parse_redirect(url_or_query: str | Mapping[str, str], *, expected_state: str) -> ConnectResult:
+def parse_redirect(
+    url_or_query: str | Mapping[str, str], *, expected_state: str | None
+) -> ConnectResult:
     """Check and read the redirect Connect sent the owner back with.
 
     The state is checked first (in constant time), then an ``error`` raises, then the
@@ -513,15 +545,18 @@ def parse_redirect(url_or_query: str | Mapping[str, str], *, expected_state: str
 
     Args:
         url_or_query: the full callback URL (``str(request.url)``), its query string,
-            or the parsed query (``request.query_params``).
-        expected_state: the state you stored before redirecting to Connect.
+            or the parsed query (``request.query_params``, or a dict of str).
+        expected_state: the state you stored before redirecting to Connect; None or
+            ``""`` (nothing stored, e.g. the session expired) raises `ConnectStateError`.
 
     Returns:
         The `ConnectResult`.
 
     Raises:
-        ConnectStateError: the state is missing or different.
-        ConnectError: Connect reports an error (``.code``), or the redirect carries no id.
+        ConnectStateError: the state is missing or different, or none was expected.
+        ConnectError: Connect reports an error (``.code``), the redirect carries no id,
+            or it carries ``state``, ``user_id``, ``vehicle_id`` or ``error`` twice.
+        TypeError: a mapping whose values are not strings (a ``parse_qs()`` dict).
 
     Examples:
         >>> parse_redirect("https://app.example.com/cb?code=x&user_id=u-1&state=s",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Iterator, Mapping
 from urllib.parse import parse_qs, quote, urlencode, urlsplit
 
 import pytest
@@ -254,9 +255,16 @@ def test_the_state_is_compared_in_constant_time(monkeypatch: pytest.MonkeyPatch)
     assert calls == [(b"s", b"s")]
 
 
-def test_an_empty_expected_state_is_a_configuration_error() -> None:
+@pytest.mark.parametrize("stored", [None, ""])
+def test_no_stored_state_is_a_state_error(stored: str | None) -> None:
+    # session.pop(key, None) once the session expired: a refused redirect, not a crash.
+    with pytest.raises(sc.ConnectStateError, match=r"no Connect state was expected.*expired"):
+        parse_redirect("user_id=u&state=", expected_state=stored)
+
+
+def test_a_non_str_expected_state_is_a_configuration_error() -> None:
     with pytest.raises(sc.ConfigurationError, match="expected_state"):
-        parse_redirect("user_id=u&state=", expected_state="")
+        parse_redirect("user_id=u&state=s", expected_state=b"s")  # type: ignore[arg-type]
 
 
 def test_access_denied_raises_a_typed_connect_error() -> None:
@@ -327,6 +335,59 @@ def test_a_duplicated_user_id_is_refused() -> None:
         parse_redirect("user_id=a&user_id=b&state=s", expected_state="s")
     # The same value twice is harmless.
     assert parse_redirect("user_id=a&user_id=a&state=s", expected_state="s").user_id == "a"
+
+
+class _MultiItems(Mapping[str, str]):
+    """Starlette's QueryParams in small: items() gives one value per key."""
+
+    def __init__(self, pairs: list[tuple[str, str]]) -> None:
+        self._pairs = pairs
+        self._first = dict(reversed(pairs))
+
+    def __getitem__(self, key: str) -> str:
+        return self._first[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._first)
+
+    def __len__(self) -> int:
+        return len(self._first)
+
+    def multi_items(self) -> list[tuple[str, str]]:
+        return list(self._pairs)
+
+
+class _GetList(_MultiItems):
+    """werkzeug's MultiDict in small: every value through getlist()."""
+
+    multi_items = None  # type: ignore[assignment]
+
+    def getlist(self, key: str) -> list[str]:
+        return [v for k, v in self._pairs if k == key]
+
+
+@pytest.mark.parametrize("multi", [_MultiItems, _GetList])
+def test_a_duplicated_user_id_in_a_multi_dict_is_refused(multi: type[_MultiItems]) -> None:
+    query = multi([("state", "s"), ("user_id", "a"), ("user_id", "b")])
+    assert query["user_id"] == "a"  # what items() alone would have let through
+    with pytest.raises(sc.ConnectError, match="'user_id' twice"):
+        parse_redirect(query, expected_state="s")
+    same = multi([("state", "s"), ("user_id", "a"), ("user_id", "a")])
+    assert parse_redirect(same, expected_state="s").user_id == "a"
+
+
+def test_a_duplicated_state_in_starlettes_query_params_is_refused() -> None:
+    datastructures = pytest.importorskip("starlette.datastructures")
+    query = datastructures.QueryParams("state=s&user_id=a&state=t")
+    with pytest.raises(sc.ConnectError, match="'state' twice"):
+        parse_redirect(query, expected_state="s")
+    ok = datastructures.QueryParams("state=s&user_id=a")
+    assert parse_redirect(ok, expected_state="s").user_id == "a"
+
+
+def test_a_parse_qs_dict_is_a_type_error_naming_the_field() -> None:
+    with pytest.raises(TypeError, match="'user_id' is a list; query values must be strings"):
+        parse_redirect(parse_qs("user_id=u&state=s"), expected_state="s")  # type: ignore[arg-type]
 
 
 def test_parse_redirect_refuses_other_types() -> None:

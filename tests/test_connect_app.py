@@ -95,9 +95,12 @@ async def test_a_denied_consent_tells_the_owner(emulator: SmartcarEmulator) -> N
 async def test_forged_and_replayed_callbacks_are_refused(emulator: SmartcarEmulator) -> None:
     with anyio.fail_after(20):
         async with browser(emulator) as (client, app):
-            # No flow started in this session: nothing to compare with.
+            # No flow started in this session (or it expired): parse_redirect refuses it.
             forged = await client.get("/callback", params={"user_id": "u", "state": "x"})
-            assert forged.status_code == 400
+            assert (forged.status_code, forged.json()["error"]) == (
+                400,
+                "this link did not come from here",
+            )
             # A flow started, but the state is not this session's.
             start = await client.get("/connect", follow_redirects=False)
             assert start.status_code == 302
