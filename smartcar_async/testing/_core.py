@@ -590,7 +590,7 @@ class EmulatorCore(ManagementHandlers):
             await clock.sleep(delay)
             yield body
 
-        return EmuResponse(202, headers=[("content-type", "application/json")], stream=final_body)
+        return EmuResponse(202, stream=final_body)
 
     def _h_create_schedule(
         self, request: EmuRequest, params: list[str], route: Route, request_id: str

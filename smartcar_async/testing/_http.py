@@ -61,7 +61,8 @@ class EmuResponse:
 
     ``stream`` (a factory of async byte iterators) is for long-running commands, whose
     final body comes after a delay on the same response. ``drop`` asks the way in to
-    break the connection instead of answering.
+    break the connection instead of answering. ``headers`` add to the defaults: a body
+    is ``application/json`` unless they name another content type.
     """
 
     __slots__ = ("body", "drop", "headers", "status", "stream")
@@ -77,7 +78,12 @@ class EmuResponse:
     ) -> None:
         self.status = status
         self.body = body
-        self.headers = headers if headers is not None else [("content-type", _JSON)]
+        self.headers = list(headers or ())
+        # Merged, not replaced: a route adding one header cannot lose the JSON type
+        # (aiohttp's json() refuses a body without it).
+        has_type = any(name.lower() == "content-type" for name, _ in self.headers)
+        if (body or stream is not None) and not has_type:
+            self.headers.insert(0, ("content-type", _JSON))
         self.stream = stream
         self.drop = drop
 

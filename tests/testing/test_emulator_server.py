@@ -82,6 +82,37 @@ async def test_serve_concurrent_requests_and_a_dropped_response(
     assert after.status_code == 200
 
 
+async def test_served_json_bodies_say_application_json(
+    emulator: SmartcarEmulator, bev: FleetEntry
+) -> None:
+    # aiohttp's json() refuses a body without this type; the signal routes add
+    # sc-unit-system, which once replaced it.
+    headers = {"authorization": f"Bearer {emulator.issue_token()}", **as_user(bev)}
+    vehicle = f"/v3/vehicles/{bev.vehicle_id}"
+    imperial = {**headers, "sc-unit-system": "imperial"}
+    with anyio.fail_after(20):
+        async with emulator.serve() as base_url, httpx.AsyncClient(base_url=base_url) as http:
+            answers = {
+                "signals": await http.get(f"{vehicle}/signals", headers=headers),
+                "signals imperial": await http.get(f"{vehicle}/signals", headers=imperial),
+                "signal": await http.get(
+                    f"{vehicle}/signals/charge-ischargingcableconnected", headers=headers
+                ),
+                "signal imperial": await http.get(
+                    f"{vehicle}/signals/charge-ischargingcableconnected", headers=imperial
+                ),
+                "vehicle": await http.get(vehicle, headers=headers),
+                "connections": await http.get("/v3/connections", headers=headers),
+                "lock": await http.post(f"{vehicle}/commands/security/lock", headers=headers),
+                "not found": await http.get(f"{vehicle}/signals/no-such", headers=headers),
+            }
+    types = {name: r.headers.get("content-type") for name, r in answers.items()}
+    assert types == dict.fromkeys(answers, "application/json")
+    assert answers["signal"].headers["sc-unit-system"] == "metric"
+    assert answers["signals imperial"].headers["sc-unit-system"] == "imperial"
+    assert answers["not found"].status_code == 404
+
+
 async def test_serve_shuts_down_with_a_command_in_flight(clock: VirtualClock) -> None:
     emulator = SmartcarEmulator(vehicles=1, seed=3, clock=clock, long_running_delay=500)
     car = emulator.fleet()[0]
