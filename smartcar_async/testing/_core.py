@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import math
 import random
 from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any
@@ -219,7 +220,10 @@ class EmulatorCore(ManagementHandlers):
             return EmuResponse(status, body[: max(1, len(body) // 2)])
         response = _injected_error(fault, route)
         if fault.retry_after is not None:
-            response.headers.append(("retry-after", str(max(0, round(fault.retry_after)))))
+            # Rounded up, as the app bucket does: a client that waits what it is told
+            # must not come back before the fault's time is over.
+            wait = max(0, math.ceil(fault.retry_after))
+            response.headers.append(("retry-after", str(wait)))
         return response
 
     # -- checks -----------------------------------------------------------------------

@@ -94,7 +94,10 @@ class Fault:
     def rate_limit(
         cls, *, retry_after: float = 1.0, scope: Literal["app", "vehicle"] = "app"
     ) -> Fault:
-        """429 with ``Retry-After``: ``RATE_LIMIT:SMARTCAR_API`` (app) or ``RATE_LIMIT:VEHICLE``."""
+        """429 with ``Retry-After``: ``RATE_LIMIT:SMARTCAR_API`` (app) or ``RATE_LIMIT:VEHICLE``.
+
+        ``retry_after`` goes out in whole seconds, rounded up (0.4 s is ``Retry-After: 1``).
+        """
         if scope not in ("app", "vehicle"):
             raise ValueError("scope must be 'app' or 'vehicle'")
         code = "SMARTCAR_API" if scope == "app" else "VEHICLE"

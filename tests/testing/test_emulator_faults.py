@@ -84,6 +84,26 @@ async def test_rate_limit_faults_carry_retry_after(
     assert emulator.stats.faults["rate_limit"] == 2
 
 
+@pytest.mark.parametrize(("retry_after", "header"), [(0.4, "1"), (2.5, "3"), (2.0, "2"), (0, "0")])
+async def test_a_faults_fractional_retry_after_is_rounded_up(
+    emulator: SmartcarEmulator,
+    http: httpx.AsyncClient,
+    bev: FleetEntry,
+    retry_after: float,
+    header: str,
+) -> None:
+    # round() told a client to come back early: 0.4 s as 0, 2.5 s as 2.
+    emulator.add_fault(Fault.rate_limit(retry_after=retry_after), route="/connections", times=1)
+    emulator.add_fault(
+        Fault.status(503, retry_after=retry_after), vehicle_id=bev.vehicle_id, times=1
+    )
+    with anyio.fail_after(5):
+        limited = await http.get("/connections")
+        unavailable = await http.get(f"/vehicles/{bev.vehicle_id}")
+    assert (limited.status_code, unavailable.status_code) == (429, 503)
+    assert limited.headers["retry-after"] == unavailable.headers["retry-after"] == header
+
+
 async def test_latency_is_awaited_on_the_clock(
     emulator: SmartcarEmulator, http: httpx.AsyncClient, clock: VirtualClock
 ) -> None:
