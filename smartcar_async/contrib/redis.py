@@ -84,20 +84,28 @@ _UNDER_TRIO: Final = {
 
 # Adopt the shared token if it is fresh and not refused, else try to take the lock, in
 # one atomic step: a holder stores the token and frees the lock together, so a process
-# that gets the lock here knows no fresher token was published meanwhile.
-# KEYS: token, lock. ARGV: owner, lease (ms), now (epoch s), min remaining (s), refused...
+# that gets the lock here knows no fresher token was published meanwhile. Past its
+# deadline (on Redis's clock: see _RedisClock) it does nothing. Every answer ends with
+# Redis's time.
+# KEYS: token, lock. ARGV: owner, lease (ms), now (epoch s), min remaining (s),
+# deadline (Redis ms), refused...
 _CLAIM: Final = """
+local t = redis.call('TIME')
+local now_ms = tostring(tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000)
+if tonumber(now_ms) > tonumber(ARGV[5]) then return {'late', now_ms} end
 local entry = redis.call('HMGET', KEYS[1], 'v', 'exp', 'lifetime')
 local exp, life = tonumber(entry[2]), tonumber(entry[3])
 if entry[1] and exp and life then
   local fresh = exp - tonumber(ARGV[3]) > math.min(tonumber(ARGV[4]), life / 2)
-  for i = 5, #ARGV do
+  for i = 6, #ARGV do
     if ARGV[i] == entry[1] then fresh = false end
   end
-  if fresh then return {'token', entry[1], entry[2], entry[3]} end
+  if fresh then return {'token', entry[1], entry[2], entry[3], now_ms} end
 end
-if redis.call('SET', KEYS[2], ARGV[1], 'NX', 'PX', ARGV[2]) then return {'claimed'} end
-return {'busy'}
+if redis.call('SET', KEYS[2], ARGV[1], 'NX', 'PX', ARGV[2]) then
+  return {'claimed', now_ms}
+end
+return {'busy', now_ms}
 """
 
 # Store a new token (unless one expiring later is there already: a holder whose lease
@@ -136,6 +144,34 @@ class _Unavailable(Exception):
     """Redis failed or did not answer in time (already logged)."""
 
 
+class _RedisClock:
+    """Redis's clock as this process sees it, for deadlines that Redis itself checks.
+
+    A call bounded by ``timeout`` here may reach Redis after its caller gave up (it was
+    already on the socket when Redis stalled); a script given a deadline on Redis's
+    clock then does nothing. The offset comes from TIME once, then from each answer:
+    read on arrival, it lags by half a round trip, so deadlines err early, not late.
+    """
+
+    def __init__(self, redis: aioredis.Redis) -> None:
+        self._redis = redis
+        self._offset: float | None = None  # Redis's time less time.monotonic(), seconds
+
+    async def deadline(self, seconds_from_now: float) -> str:
+        """That many seconds from now on Redis's clock, in milliseconds (for ARGV)."""
+        if self._offset is None:
+            seconds, micros = await self._redis.time()
+            self._offset = seconds + micros / 1e6 - time.monotonic()
+        return repr((time.monotonic() + self._offset + seconds_from_now) * 1000.0)
+
+    def saw(self, redis_ms: object) -> None:
+        """Note the Redis time (milliseconds) a script answered with."""
+        text = text_or_bytes(redis_ms)
+        if text is not None:
+            with contextlib.suppress(ValueError):
+                self._offset = float(text) / 1000.0 - time.monotonic()
+
+
 class RedisTokenStore:
     """A `TokenStore` that shares one application token through Redis.
 
@@ -144,7 +180,8 @@ class RedisTokenStore:
     loses its lock when the lease ends and the next process takes over. A 401 removes
     the shared token only if it is still the refused one. When Redis fails or answers
     slower than ``timeout``, the process fetches its own token (one warning per outage)
-    and shares again, logging once, when Redis answers.
+    and shares again, logging once, when Redis answers. A claim of the lock that Redis
+    runs after its caller gave up waiting takes no lock.
 
     Use one store per client (per process); the Redis client is yours to close. asyncio
     only: under trio the store raises `ConfigurationError`.
@@ -212,7 +249,8 @@ class RedisTokenStore:
         self._wait_timeout = wait_timeout
         self._timeout = timeout
         self._wall = wall_clock
-        self._claim = redis.register_script(_CLAIM)
+        self._claim_script = redis.register_script(_CLAIM)
+        self._redis_clock = _RedisClock(redis)
         self._publish_script = redis.register_script(_PUBLISH)
         self._release = redis.register_script(_RELEASE)
         self._invalidate = redis.register_script(_INVALIDATE)
@@ -333,11 +371,8 @@ class RedisTokenStore:
         deadline = time.monotonic() + self._wait_timeout
         delay = _FIRST_POLL
         while True:
-            reply = await self._call(
-                self._claim,
-                keys=[self._token_key, self._lock_key],
-                args=[owner, self._lease_ms, f"{self._wall():.3f}", _MIN_REMAINING, *refused],
-            )
+            reply = await self._call(self._claim, owner, refused)
+            self._redis_clock.saw(reply[-1])
             status = text_or_bytes(reply[0])
             if status == "claimed":
                 return await self._fetch_and_publish(fetch, owner)
@@ -357,6 +392,14 @@ class RedisTokenStore:
         token = self._remember(await fetch())
         await self._publish(token, owner)
         return token
+
+    async def _claim(self, owner: str, refused: list[str]) -> Any:
+        deadline = await self._redis_clock.deadline(self._timeout)
+        wall = f"{self._wall():.3f}"
+        return await self._claim_script(
+            keys=[self._token_key, self._lock_key],
+            args=[owner, self._lease_ms, wall, _MIN_REMAINING, deadline, *refused],
+        )
 
     async def _fetch_and_publish(self, fetch: Fetch, owner: str) -> AccessToken:
         published = False
@@ -521,12 +564,11 @@ class _Outage:
 # A call that reaches the script after its deadline (the caller gave up waiting for
 # Redis and went out on a local slot) reserves nothing. Every answer carries Redis's
 # time, from which the caller sets the next deadline.
-# KEYS: bucket. ARGV: interval, burst, max wait, deadline (0: none).
+# KEYS: bucket. ARGV: interval, burst, max wait, deadline (Redis ms).
 _RESERVE_SCRIPT: Final = """
 local now_parts = redis.call('TIME')
 local now = tonumber(now_parts[1]) * 1000 + tonumber(now_parts[2]) / 1000
-local deadline = tonumber(ARGV[4])
-if deadline > 0 and now > deadline then return {0, '-1', tostring(now)} end
+if now > tonumber(ARGV[4]) then return {0, '-1', tostring(now)} end
 local interval = tonumber(ARGV[1])
 local burst = tonumber(ARGV[2])
 local max_wait = tonumber(ARGV[3])
@@ -616,8 +658,7 @@ class RedisRateLimiter(LocalRateLimiter):
         # waited in, and a limiter may outlive a loop (one client per asyncio.run).
         self._gates: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore]
         self._gates = weakref.WeakKeyDictionary()
-        # Redis's clock less time.monotonic(), in seconds, from the last answer.
-        self._redis_offset: float | None = None
+        self._redis_clock = _RedisClock(redis)
 
     async def reserve(self, clock: Clock, max_wait: float) -> float | None:
         _require_asyncio("RedisRateLimiter")
@@ -627,23 +668,15 @@ class RedisRateLimiter(LocalRateLimiter):
         async with self._gate():
             try:
                 with anyio.fail_after(self._timeout):
-                    if self._redis_offset is None:
-                        seconds, micros = await self._redis.time()
-                        self._redis_offset = seconds + micros / 1e6 - time.monotonic()
-                    deadline = (time.monotonic() + self._redis_offset + self._timeout) * 1000
+                    deadline = await self._redis_clock.deadline(self._timeout)
                     granted, wait_ms, redis_now_ms = await self._script(
                         keys=[self.key],
-                        args=[
-                            repr(self.interval * 1000.0),
-                            self.burst,
-                            max_wait_ms,
-                            repr(deadline),
-                        ],
+                        args=[repr(self.interval * 1000.0), self.burst, max_wait_ms, deadline],
                     )
             except _REDIS_ERRORS as exc:
                 self._outage.failed(exc, self._timeout)
                 return await super().reserve(clock, max_wait)
-        self._redis_offset = float(redis_now_ms) / 1000 - time.monotonic()
+        self._redis_clock.saw(redis_now_ms)
         self._outage.answered("pacing is shared")
         wait = float(wait_ms)
         if wait < 0:  # past its deadline by Redis's clock (the clocks stepped): go local

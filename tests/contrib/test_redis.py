@@ -539,6 +539,28 @@ async def test_a_frozen_redis_times_out_and_the_call_still_succeeds(
             await probe.aclose()
 
 
+async def test_a_claim_its_caller_gave_up_on_takes_no_lock(
+    redis_server: RedisServer, cache: aioredis.Redis
+) -> None:
+    # A claim that times out is still on Redis's socket. Run later, it must not take the
+    # lock for a caller that has fetched its own token meanwhile: every other process
+    # would wait out the lease for a token nobody will publish.
+    own = redis_server.client(socket_timeout=5)
+    store = bound_store(own, timeout=0.3, retry_interval=0.0)
+    try:
+        first = await store.refresh(fetcher("tok-1"), stale=None)
+        redis_server.pause()
+        try:
+            second = await store.refresh(fetcher("tok-2"), stale=first)
+        finally:
+            redis_server.resume()
+        assert second.value == "tok-2"  # fetched here, Redis being frozen
+        # The abandoned claim runs now, before this read.
+        assert await cache.get(store.lock_key) is None
+    finally:
+        await own.aclose()
+
+
 async def test_many_stores_in_one_process_cold_send_one_token_request(
     redis_server: RedisServer, emulator: SmartcarEmulator
 ) -> None:
