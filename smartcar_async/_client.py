@@ -313,12 +313,10 @@ class SmartcarClient:
             "vehicle": shared.vehicle_api_url,
             "management": shared.management_api_url,
         }
-        # Pacing sits inside the throttle and the retry loop: every attempt costs the
-        # bucket a request, and a paused client should not spend slots meanwhile. It is
-        # inside auth too, right before the send: a slot taken before a slow token came
-        # would be spent late, with the others that came due meanwhile, all at once;
-        # and auth's replay after a 401 is a request that takes a slot like any other.
-        # (A token that ages out during a long wait for a slot is refused and replayed.)
+        # Pacing sits inside the retry loop and the throttle (every attempt costs the
+        # bucket a request; a paused client spends no slots) and inside auth, just
+        # before the send (see PacingMiddleware). A token that ages out during a long
+        # wait for a slot is refused, and replayed like any 401.
         pacing = () if shared.pacing is None else (shared.pacing,)
         layers: list[Middleware] = [
             *middleware,

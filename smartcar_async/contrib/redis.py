@@ -1,7 +1,8 @@
 """`RedisTokenStore` and `RedisRateLimiter`: one token and one request bucket per app.
 
-`RedisRateLimiter` (at the end of this module) paces every process of an application to
-its one request bucket; what follows describes the token store.
+`RedisRateLimiter` (its own module, ``_redis_limiter``, imported here) paces every
+process of an application to its one request bucket; what follows describes the token
+store.
 
 A web backend runs many workers on many hosts; with the default in-memory store each
 would fetch its own token. Given to ``SmartcarClient(token_store=...)``, this store keeps
@@ -26,15 +27,12 @@ The braces make both keys hash to one Redis Cluster slot, as the Lua scripts nee
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import hashlib
 import math
 import random
 import secrets
-import sys
 import time
-import weakref
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Final
@@ -46,22 +44,18 @@ from .._clock import Clock, SystemClock
 from .._coerce import text_or_bytes
 from .._error_types import ConfigurationError
 from .._logging import logger
-from .._pacing import LocalRateLimiter
-
-try:
-    import redis as _redis
-    import redis.asyncio as aioredis
-    from redis.exceptions import RedisError
-except ImportError as _error:  # pragma: no cover - depends on the environment
-    raise ImportError(
-        "RedisTokenStore needs the redis package: pip install 'smartcar-async[redis]'"
-    ) from _error
+from ._redis_limiter import RedisRateLimiter
+from ._redis_support import (
+    REDIS_ERRORS,
+    Outage,
+    RedisClock,
+    aioredis,
+    redis_sync,
+    refuse_trio,
+    require_asyncio,
+)
 
 __all__ = ["RedisRateLimiter", "RedisTokenStore"]
-
-# What "Redis is unavailable" looks like: the client's own errors (connection, timeout,
-# script errors), raw socket errors, and our per-operation bound.
-_REDIS_ERRORS: Final = (RedisError, OSError, TimeoutError, asyncio.TimeoutError)
 
 # A shared token is adopted by a refresh only with more than this left (clamped to half
 # its lifetime), mirroring TokenManager's default mandatory window: adopting a token the
@@ -76,16 +70,10 @@ _MAX_POLL: Final = 0.1
 # Values of tokens this process saw refused; never adopted again from Redis.
 _REJECTED_MEMORY: Final = 16
 
-# What each class tells a trio user to use instead.
-_UNDER_TRIO: Final = {
-    "RedisTokenStore": "the default in-memory token store",
-    "RedisRateLimiter": "smartcar_async.LocalRateLimiter",
-}
-
 # Adopt the shared token if it is fresh and not refused, else try to take the lock, in
 # one atomic step: a holder stores the token and frees the lock together, so a process
 # that gets the lock here knows no fresher token was published meanwhile. Past its
-# deadline (on Redis's clock: see _RedisClock) it does nothing. Every answer ends with
+# deadline (on Redis's clock: see RedisClock) it does nothing. Every answer ends with
 # Redis's time.
 # KEYS: token, lock. ARGV: owner, lease (ms), now (epoch s), min remaining (s),
 # deadline (Redis ms), refused...
@@ -144,34 +132,6 @@ class _Unavailable(Exception):
     """Redis failed or did not answer in time (already logged)."""
 
 
-class _RedisClock:
-    """Redis's clock as this process sees it, for deadlines that Redis itself checks.
-
-    A call bounded by ``timeout`` here may reach Redis after its caller gave up (it was
-    already on the socket when Redis stalled); a script given a deadline on Redis's
-    clock then does nothing. The offset comes from TIME once, then from each answer:
-    read on arrival, it lags by half a round trip, so deadlines err early, not late.
-    """
-
-    def __init__(self, redis: aioredis.Redis) -> None:
-        self._redis = redis
-        self._offset: float | None = None  # Redis's time less time.monotonic(), seconds
-
-    async def deadline(self, seconds_from_now: float) -> str:
-        """That many seconds from now on Redis's clock, in milliseconds (for ARGV)."""
-        if self._offset is None:
-            seconds, micros = await self._redis.time()
-            self._offset = seconds + micros / 1e6 - time.monotonic()
-        return repr((time.monotonic() + self._offset + seconds_from_now) * 1000.0)
-
-    def saw(self, redis_ms: object) -> None:
-        """Note the Redis time (milliseconds) a script answered with."""
-        text = text_or_bytes(redis_ms)
-        if text is not None:
-            with contextlib.suppress(ValueError):
-                self._offset = float(text) / 1000.0 - time.monotonic()
-
-
 class RedisTokenStore:
     """A `TokenStore` that shares one application token through Redis.
 
@@ -223,8 +183,8 @@ class RedisTokenStore:
         retry_interval: float = 1.0,
         wall_clock: Callable[[], float] = time.time,
     ) -> None:
-        _refuse_trio("RedisTokenStore")
-        if isinstance(redis, _redis.Redis):
+        refuse_trio("RedisTokenStore")
+        if isinstance(redis, redis_sync.Redis):
             raise TypeError(
                 "RedisTokenStore needs an asyncio client (redis.asyncio.Redis), "
                 "not the synchronous redis.Redis"
@@ -250,7 +210,7 @@ class RedisTokenStore:
         self._timeout = timeout
         self._wall = wall_clock
         self._claim_script = redis.register_script(_CLAIM)
-        self._redis_clock = _RedisClock(redis)
+        self._redis_clock = RedisClock(redis)
         self._publish_script = redis.register_script(_PUBLISH)
         self._release = redis.register_script(_RELEASE)
         self._invalidate = redis.register_script(_INVALIDATE)
@@ -263,7 +223,7 @@ class RedisTokenStore:
         # a fresh wall-to-monotonic conversion would differ by a few microseconds.
         self._latest: AccessToken | None = None
         self._rejected: deque[str] = deque(maxlen=_REJECTED_MEMORY)
-        self._outage = _Outage(
+        self._outage = Outage(
             "Redis token store", "this process fetches its own token", retry_interval
         )
 
@@ -281,7 +241,7 @@ class RedisTokenStore:
         Examples:
             >>> store.bind(client_id="client_abc", token_url=url, clock=SystemClock())
         """
-        _refuse_trio("RedisTokenStore")
+        refuse_trio("RedisTokenStore")
         identity = (client_id, token_url)
         if self._identity is not None:
             if identity != self._identity:
@@ -440,7 +400,7 @@ class RedisTokenStore:
     # -- helpers ---------------------------------------------------------------------------
 
     def _bound(self) -> Clock:
-        _require_asyncio("RedisTokenStore")
+        require_asyncio("RedisTokenStore")
         if self._clock is None:
             raise ConfigurationError(
                 "RedisTokenStore is not bound to an application: pass it as "
@@ -475,7 +435,7 @@ class RedisTokenStore:
         try:
             with anyio.fail_after(self._timeout):
                 result = await op(*args, **kwargs)
-        except _REDIS_ERRORS as exc:
+        except REDIS_ERRORS as exc:
             self._outage.failed(exc, self._timeout)
             raise _Unavailable from exc
         self._outage.answered("the token is shared again")
@@ -485,217 +445,3 @@ class RedisTokenStore:
 def _same_clock(one: Clock, other: Clock | None) -> bool:
     # Every SystemClock reads the same time.monotonic, so any two are interchangeable.
     return one is other or (isinstance(one, SystemClock) and isinstance(other, SystemClock))
-
-
-def _in_trio() -> bool:
-    trio = sys.modules.get("trio")
-    if trio is None:
-        return False  # trio never imported: certainly not running
-    try:
-        trio.lowlevel.current_task()
-    except RuntimeError:
-        return False
-    return True
-
-
-def _trio_error(what: str) -> ConfigurationError:
-    return ConfigurationError(
-        f"{what} runs only under asyncio: redis.asyncio does not support trio. "
-        f"Under trio, use {_UNDER_TRIO[what]}."
-    )
-
-
-def _refuse_trio(what: str) -> None:
-    if _in_trio():
-        raise _trio_error(what)
-
-
-def _require_asyncio(what: str) -> None:
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        if _in_trio():
-            raise _trio_error(what) from None
-        raise ConfigurationError(
-            f"{what} must be used inside a running asyncio event loop"
-        ) from None
-
-
-class _Outage:
-    """Whether Redis counts as down, with one warning per outage and a note when it is
-    back. While down, Redis is tried again once per ``retry_interval``, so an outage
-    does not cost the caller ``timeout`` on every step."""
-
-    def __init__(self, what: str, meanwhile: str, retry_interval: float) -> None:
-        self._what = what
-        self._meanwhile = meanwhile
-        self._retry_interval = retry_interval
-        self.down = False
-        self._retry_at = 0.0
-
-    def worth_trying(self) -> bool:
-        return not self.down or time.monotonic() >= self._retry_at
-
-    def failed(self, exc: BaseException, timeout: float) -> None:
-        self._retry_at = time.monotonic() + self._retry_interval
-        if self.down:
-            return
-        self.down = True
-        reason = str(exc)[:200] or f"no answer within {timeout:g} s"
-        logger.warning(
-            "%s unavailable (%s: %s); %s until Redis is back",
-            self._what,
-            type(exc).__name__,
-            reason,
-            self._meanwhile,
-        )
-
-    def answered(self, shared_again: str) -> None:
-        if self.down:
-            self.down = False
-            logger.info("%s reachable again: %s", self._what, shared_again)
-
-
-# -- the application's request bucket, shared -------------------------------------------
-
-# One GCRA step in Redis, atomically (see smartcar_async._pacing.gcra_reserve). The time
-# is Redis's own (TIME), so every host paces on one clock whatever its own says. Values
-# are milliseconds, returned as strings because Lua numbers reach clients as integers.
-# A call that reaches the script after its deadline (the caller gave up waiting for
-# Redis and went out on a local slot) reserves nothing. Every answer carries Redis's
-# time, from which the caller sets the next deadline.
-# KEYS: bucket. ARGV: interval, burst, max wait, deadline (Redis ms).
-_RESERVE_SCRIPT: Final = """
-local now_parts = redis.call('TIME')
-local now = tonumber(now_parts[1]) * 1000 + tonumber(now_parts[2]) / 1000
-if now > tonumber(ARGV[4]) then return {0, '-1', tostring(now)} end
-local interval = tonumber(ARGV[1])
-local burst = tonumber(ARGV[2])
-local max_wait = tonumber(ARGV[3])
-local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
-if tat < now then tat = now end
-local wait = tat - (burst - 1) * interval - now
-if wait < 0 then wait = 0 end
-if wait > max_wait then return {0, tostring(wait), tostring(now)} end
-tat = tat + interval
-redis.call('SET', KEYS[1], tostring(tat), 'PX', math.ceil(tat - now) + 1000)
-return {1, tostring(wait), tostring(now)}
-"""
-
-# Script calls in flight at once per process, at most (and at most half the Redis
-# client's pool): a fleet's hundreds of concurrent requests queue here for a sub-
-# millisecond call instead of exhausting the pool, which redis-py reports as an error.
-_MAX_CALLS: Final = 16
-
-
-class RedisRateLimiter(LocalRateLimiter):
-    """Paces every process and host of an application to its one request bucket.
-
-    Give the same instance settings to every process (``SmartcarClient(rate_limit=...)``);
-    they share one schedule in Redis, kept by one atomic script (GCRA), so together they
-    send no faster than the bucket refills and never find it empty. Requests wait in the
-    order they asked, each sleeping once, with no polling.
-
-    If Redis cannot be reached the process paces itself alone with the same settings
-    (as the `LocalRateLimiter` it extends), logs one warning, tries Redis again once per
-    ``retry_interval``, and shares again once Redis answers. A reservation whose caller
-    gave up waiting for Redis takes no slot when Redis runs it later. At most 16 calls
-    per process (and half the Redis client's pool) are in flight; the rest queue for
-    them. `waited`, `longest_wait` and `paced` count this process's waits.
-
-    Args:
-        redis: a ``redis.asyncio.Redis`` client (the same one as the token store, if
-            you like).
-        capacity: the bucket's size (Smartcar's default plan: 120).
-        refill_per_minute: requests it gets back per minute (default plan: 2).
-        headroom: slots left unused to absorb network jitter (see `LocalRateLimiter`).
-        key_prefix: prefix of the Redis key; the key also holds a digest of ``name``.
-        name: what identifies the bucket: by default one bucket per prefix. Use your
-            client id (hashed, never stored) to keep several applications apart.
-        timeout: bound on one Redis round trip, in seconds.
-        retry_interval: after a failure, seconds during which Redis is not tried again
-            (so an outage does not cost ``timeout`` on every request).
-
-    Raises:
-        ConfigurationError: made under trio (``redis.asyncio`` is asyncio only).
-        ValueError: a bad bucket, ``timeout`` or ``retry_interval``.
-
-    Examples:
-        >>> cache = redis.asyncio.Redis.from_url("redis://cache:6379/0")
-        >>> limiter = RedisRateLimiter(cache, capacity=120, refill_per_minute=2)
-        >>> client = SmartcarClient(rate_limit=limiter, token_store=RedisTokenStore(cache))
-    """
-
-    def __init__(
-        self,
-        redis: aioredis.Redis,
-        *,
-        capacity: int,
-        refill_per_minute: float,
-        headroom: int = 1,
-        key_prefix: str = "smartcar-async",
-        name: str = "default",
-        timeout: float = 1.0,
-        retry_interval: float = 1.0,
-    ) -> None:
-        _refuse_trio("RedisRateLimiter")
-        super().__init__(capacity=capacity, refill_per_minute=refill_per_minute, headroom=headroom)
-        if not (math.isfinite(timeout) and timeout > 0):
-            raise ValueError("timeout must be a positive number of seconds")
-        if not (math.isfinite(retry_interval) and retry_interval >= 0):
-            raise ValueError("retry_interval must be >= 0 seconds")
-        self._redis = redis
-        digest = hashlib.sha256(name.encode()).hexdigest()[:32]
-        self.key = f"{key_prefix}:{{{digest}}}:bucket"
-        self._timeout = timeout
-        self._script = redis.register_script(_RESERVE_SCRIPT)
-        self._outage = _Outage("Redis rate limiter", "pacing this process alone", retry_interval)
-        pool_size = getattr(redis.connection_pool, "max_connections", None)
-        self._max_calls = _MAX_CALLS
-        if isinstance(pool_size, int) and pool_size > 0:
-            self._max_calls = max(1, min(_MAX_CALLS, pool_size // 2))
-        # One gate per event loop: an asyncio.Semaphore belongs to the loop it first
-        # waited in, and a limiter may outlive a loop (one client per asyncio.run).
-        self._gates: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore]
-        self._gates = weakref.WeakKeyDictionary()
-        self._redis_clock = _RedisClock(redis)
-
-    async def reserve(self, clock: Clock, max_wait: float) -> float | None:
-        _require_asyncio("RedisRateLimiter")
-        if not self._outage.worth_trying():
-            return await super().reserve(clock, max_wait)
-        max_wait_ms = repr(min(max_wait, 1e15) * 1000.0)  # Lua cannot be trusted with inf
-        async with self._gate():
-            try:
-                with anyio.fail_after(self._timeout):
-                    deadline = await self._redis_clock.deadline(self._timeout)
-                    granted, wait_ms, redis_now_ms = await self._script(
-                        keys=[self.key],
-                        args=[repr(self.interval * 1000.0), self.burst, max_wait_ms, deadline],
-                    )
-            except _REDIS_ERRORS as exc:
-                self._outage.failed(exc, self._timeout)
-                return await super().reserve(clock, max_wait)
-        self._redis_clock.saw(redis_now_ms)
-        self._outage.answered("pacing is shared")
-        wait = float(wait_ms)
-        if wait < 0:  # past its deadline by Redis's clock (the clocks stepped): go local
-            return await super().reserve(clock, max_wait)
-        if not int(granted):
-            return None
-        wait = wait / 1000.0
-        self.record(wait)
-        return wait
-
-    def _gate(self) -> asyncio.Semaphore:
-        loop = asyncio.get_running_loop()
-        gate = self._gates.get(loop)
-        if gate is None:
-            gate = self._gates[loop] = asyncio.Semaphore(self._max_calls)
-        return gate
-
-    def __repr__(self) -> str:
-        return (
-            f"RedisRateLimiter(capacity={self.capacity}, "
-            f"refill_per_minute={self.refill_per_minute}, key={self.key!r})"
-        )
