@@ -125,6 +125,18 @@ async def test_every_attempt_takes_a_slot() -> None:
     assert [d.at for d in fake.api] == [0.0, 1.0]
 
 
+async def drive(clock: VirtualClock, done: anyio.Event) -> None:
+    """Move the clock on while anything sleeps on it, until ``done``.
+
+    Half a second at a time: one advance per slot would cost asyncio's
+    wait_all_tasks_blocked a tenth of a real second each.
+    """
+    while not done.is_set():
+        await anyio.wait_all_tasks_blocked()
+        if clock.sleepers:
+            clock.advance(0.5)
+
+
 async def test_paced_like_the_bucket_a_fleet_never_meets_the_429() -> None:
     clock = VirtualClock()
     limits = RateLimits(app_capacity=20, app_refill_per_second=10)
@@ -132,20 +144,12 @@ async def test_paced_like_the_bucket_a_fleet_never_meets_the_429() -> None:
     limiter = LocalRateLimiter(capacity=20, refill_per_minute=600)
     done = anyio.Event()
 
-    async def drive() -> None:
-        # Half a second at a time: one advance per slot would cost asyncio's
-        # wait_all_tasks_blocked a tenth of a real second each.
-        while not done.is_set():
-            await anyio.wait_all_tasks_blocked()
-            if clock.sleepers:
-                clock.advance(0.5)
-
     with anyio.fail_after(TIMEOUT):
         async with (
             SmartcarClient(**emulator.client_kwargs(), clock=clock, rate_limit=limiter) as client,
             anyio.create_task_group() as tg,
         ):
-            tg.start_soon(drive)
+            tg.start_soon(drive, clock, done)
             async with client.fan_out(
                 emulator.fleet() * 4,
                 lambda car: client.vehicles.get(car.vehicle_id),
@@ -172,13 +176,6 @@ async def test_a_slow_token_does_not_bunch_the_paced_requests() -> None:
     limiter = LocalRateLimiter(capacity=20, refill_per_minute=600)
     car = emulator.fleet()[0]
     done = anyio.Event()
-
-    async def drive() -> None:
-        while not done.is_set():
-            await anyio.wait_all_tasks_blocked()
-            if clock.sleepers:
-                clock.advance(0.5)
-
     outcomes: list[BaseException | None] = []
 
     async def get() -> None:
@@ -199,7 +196,7 @@ async def test_a_slow_token_does_not_bunch_the_paced_requests() -> None:
             ) as client,
             anyio.create_task_group() as tg,
         ):
-            tg.start_soon(drive)
+            tg.start_soon(drive, clock, done)
             async with anyio.create_task_group() as calls:
                 for _ in range(40):
                     calls.start_soon(get)
