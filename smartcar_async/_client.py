@@ -45,7 +45,7 @@ from ._error_types import (
 from ._errors import error_from_response
 from ._http import http_client_for
 from ._logging import logger, setup_from_environment
-from ._pacing import PacingMiddleware, RateLimiter
+from ._pacing import Pacer, RateLimiter
 from ._paths import user_id_header
 from ._pipeline import (
     CALL_STATE_KEY,
@@ -103,7 +103,7 @@ class _Shared:
     owns_http: bool
     tokens: TokenManager
     throttle: ThrottleMiddleware
-    pacing: PacingMiddleware | None
+    pacing: Pacer | None
     clock: Clock
     vehicle_api_url: str
     management_api_url: str
@@ -262,7 +262,7 @@ class SmartcarClient:
             owns_http=owns_http,
             tokens=tokens,
             throttle=ThrottleMiddleware(clock),
-            pacing=PacingMiddleware(rate_limit, clock) if rate_limit is not None else None,
+            pacing=Pacer(rate_limit, clock) if rate_limit is not None else None,
             clock=clock,
             vehicle_api_url=vehicle_api_url,
             management_api_url=management_api_url,
@@ -313,17 +313,14 @@ class SmartcarClient:
             "vehicle": shared.vehicle_api_url,
             "management": shared.management_api_url,
         }
-        # Pacing sits inside the retry loop and the throttle (every attempt costs the
-        # bucket a request; a paused client spends no slots) and inside auth, just
-        # before the send (see PacingMiddleware). A token that ages out during a long
-        # wait for a slot is refused, and replayed like any 401.
-        pacing = () if shared.pacing is None else (shared.pacing,)
+        # Auth takes each attempt's slot from the pacer (see Pacer), inside the retry
+        # loop and the throttle: every attempt costs the bucket a request, and a paused
+        # client spends no slots.
         layers: list[Middleware] = [
             *middleware,
             RetryMiddleware(shared.clock),
             shared.throttle,
-            AuthMiddleware(shared.tokens),
-            *pacing,
+            AuthMiddleware(shared.tokens, shared.pacing),
         ]
         self._chain: Next = build_chain(layers, self._send_once)
         # Imported here: the resource modules import this module for typing.

@@ -19,7 +19,7 @@ each sleeps exactly once, and nothing polls.
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
 import httpx
 
@@ -27,10 +27,7 @@ from ._clock import Clock
 from ._error_types import APITimeoutError
 from ._logging import logger
 
-if TYPE_CHECKING:
-    from ._pipeline import Next
-
-__all__ = ["LocalRateLimiter", "PacingMiddleware", "RateLimiter", "gcra_reserve"]
+__all__ = ["LocalRateLimiter", "Pacer", "RateLimiter", "gcra_reserve"]
 
 
 class RateLimiter(Protocol):
@@ -135,22 +132,28 @@ def check_bucket(capacity: int, refill_per_minute: float, headroom: int) -> None
         raise ValueError(f"headroom must be an integer from 0 to capacity - 1, got {headroom!r}")
 
 
-class PacingMiddleware:
-    """Takes a slot from the `RateLimiter` before each attempt is sent.
+class Pacer:
+    """Takes a slot from the `RateLimiter` for each attempt, just before it is sent.
 
-    It sits inside the retry loop, because every attempt costs the bucket one request,
-    and inside auth, right before the send, so that a slot is spent when its request
-    goes: not bunched with others behind a slow token, and taken for a 401's replay too.
-    The wait is bounded by the request's pool timeout (waiting for a slot is waiting for
-    capacity, like waiting for a pooled connection); past it the call raises
-    `APITimeoutError` without sending anything.
+    `AuthMiddleware` calls it between getting the token and sending: a request waiting
+    for a slow token holds no slot (its slot would be spent late, together with the
+    others that came due meanwhile), and one that waited long for a slot has its token
+    checked again before it goes. It runs inside the retry loop, because every attempt
+    costs the bucket one request, a 401's replay included. The wait is bounded by the
+    request's pool timeout (waiting for a slot is waiting for capacity, like waiting for
+    a pooled connection); past it the call raises `APITimeoutError` without sending.
     """
 
     def __init__(self, limiter: RateLimiter, clock: Clock) -> None:
         self.limiter = limiter
         self._clock = clock
 
-    async def __call__(self, request: httpx.Request, call_next: Next) -> httpx.Response:
+    async def take_slot(self, request: httpx.Request) -> None:
+        """Wait for this attempt's slot.
+
+        Raises:
+            APITimeoutError: no slot within the request's pool timeout (nothing sent).
+        """
         timeouts = request.extensions.get("timeout")
         pool = timeouts.get("pool") if isinstance(timeouts, dict) else None
         max_wait = math.inf if pool is None else float(pool)
@@ -166,4 +169,3 @@ class PacingMiddleware:
             await self._clock.sleep(wait)
             if wait >= 1.0:
                 logger.debug("paced %s %s by %.2f s", request.method, request.url.path, wait)
-        return await call_next(request)

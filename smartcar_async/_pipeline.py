@@ -31,11 +31,12 @@ from typing import Protocol
 import attrs
 import httpx
 
-from ._auth import TokenManager
+from ._auth import AccessToken, TokenManager
 from ._clock import Clock
 from ._error_types import ErrorDetail, RateLimitError
 from ._errors import ResponseKind, classify_response, describe_error, note_client_pause, read_error
 from ._logging import logger
+from ._pacing import Pacer
 from ._retry import RetryPolicy
 
 __all__ = [
@@ -226,14 +227,27 @@ def _paused_error(wait: float, budget: float) -> RateLimitError:
 
 
 class AuthMiddleware:
-    """Sets the bearer token; on a 401, forgets that token and replays the call once."""
+    """Sets the bearer token; on a 401, forgets that token and replays the call once.
 
-    def __init__(self, tokens: TokenManager) -> None:
+    With a `Pacer` (``rate_limit=``), each attempt takes its slot here, after its token
+    came and before it is sent, and the token is read again after a wait for a slot
+    (from memory, unless it aged into its refresh window meanwhile).
+    """
+
+    def __init__(self, tokens: TokenManager, pacer: Pacer | None = None) -> None:
         self._tokens = tokens
+        self._pacer = pacer
+
+    async def _authorize(self, request: httpx.Request) -> AccessToken:
+        token = await self._tokens.get()
+        if self._pacer is not None:
+            await self._pacer.take_slot(request)
+            token = await self._tokens.get()
+        request.headers["Authorization"] = "Bearer " + token.value
+        return token
 
     async def __call__(self, request: httpx.Request, call_next: Next) -> httpx.Response:
-        token = await self._tokens.get()
-        request.headers["Authorization"] = "Bearer " + token.value
+        token = await self._authorize(request)
         response = await call_next(request)
         if response.status_code != 401:
             return response
@@ -244,8 +258,7 @@ class AuthMiddleware:
             return response
         await response.aclose()
         await self._tokens.invalidate(token)
-        token = await self._tokens.get()
-        request.headers["Authorization"] = "Bearer " + token.value
+        await self._authorize(request)
         if state is not None:
             state.replayed = True
         logger.info("401 on %s %s: replaying once with a new token", request.method, _path(request))

@@ -205,3 +205,29 @@ async def test_a_slow_token_does_not_bunch_the_paced_requests() -> None:
     bucket = emulator.rate_limiter
     assert bucket is not None
     assert (bucket.admitted, bucket.refused) == (40, 0)
+
+
+async def test_a_request_that_waited_long_for_a_slot_goes_with_a_fresh_token() -> None:
+    # Tokens last 120 s (refreshed in their last 60 s); one slot a minute. The fourth
+    # read's slot comes at 180 s: the token it would have taken at 0 s is long dead.
+    clock = VirtualClock()
+    fake = FakeSmartcar(clock, expires_in=120)
+    limiter = LocalRateLimiter(capacity=1, refill_per_minute=1, headroom=0)
+    unbounded = httpx.Timeout(5.0, pool=None)
+    done = anyio.Event()
+    with anyio.fail_after(TIMEOUT):
+        async with (
+            make_client(fake, clock=clock, rate_limit=limiter, timeout=unbounded) as client,
+            anyio.create_task_group() as tg,
+        ):
+            tg.start_soon(drive, clock, done)
+            async with anyio.create_task_group() as reads:
+                for _ in range(4):
+                    reads.start_soon(read, client)
+            done.set()
+    assert [d.at for d in fake.api] == [0.0, 60.0, 120.0, 180.0]
+    issued_at = {value: d.at for value, d in zip(fake.issued, fake.token_requests, strict=True)}
+    for delivery in fake.api:
+        assert delivery.authorization is not None
+        token = delivery.authorization.removeprefix("Bearer ")
+        assert issued_at[token] + 120 - delivery.at >= 60, (token, delivery.at)
