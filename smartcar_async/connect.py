@@ -555,7 +555,8 @@ def parse_redirect(
     Raises:
         ConnectStateError: the state is missing or different, or none was expected.
         ConnectError: Connect reports an error (``.code``), the redirect carries no id,
-            or it carries ``state``, ``user_id``, ``vehicle_id`` or ``error`` twice.
+            or it carries ``state``, ``user_id``, ``vehicle_id`` or ``error`` twice
+            with different values.
         TypeError: a mapping whose values are not strings (a ``parse_qs()`` dict).
 
     Examples:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import math
+import time
 import weakref
 from typing import Final
 
@@ -115,7 +116,8 @@ class RedisRateLimiter(LocalRateLimiter):
         self._timeout = timeout
         self._script = redis.register_script(_RESERVE_SCRIPT)
         self._outage = Outage("Redis rate limiter", "pacing this process alone", retry_interval)
-        pool_size = getattr(redis.connection_pool, "max_connections", None)
+        # A Redis Cluster client has a pool per node and no connection_pool.
+        pool_size = getattr(getattr(redis, "connection_pool", None), "max_connections", None)
         self._max_calls = _MAX_CALLS
         if isinstance(pool_size, int) and pool_size > 0:
             self._max_calls = max(1, min(_MAX_CALLS, pool_size // 2))
@@ -127,13 +129,18 @@ class RedisRateLimiter(LocalRateLimiter):
 
     async def reserve(self, clock: Clock, max_wait: float) -> float | None:
         require_asyncio("RedisRateLimiter")
-        if not self._outage.worth_trying():
+        if self._outage.resting():
             return await super().reserve(clock, max_wait)
         max_wait_ms = repr(min(max_wait, 1e15) * 1000.0)  # Lua cannot be trusted with inf
         async with self._gate():
+            # Asked here, after the queue: it may have gone down meanwhile, and while it
+            # is down one caller per retry_interval tries it.
+            if not self._outage.worth_trying():
+                return await super().reserve(clock, max_wait)
             try:
                 with anyio.fail_after(self._timeout):
-                    deadline = await self._redis_clock.deadline(self._timeout)
+                    give_up_at = time.monotonic() + self._timeout
+                    deadline = await self._redis_clock.deadline(give_up_at)
                     granted, wait_ms, redis_now_ms = await self._script(
                         keys=[self.key],
                         args=[repr(self.interval * 1000.0), self.burst, max_wait_ms, deadline],

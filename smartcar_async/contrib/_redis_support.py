@@ -57,12 +57,15 @@ class RedisClock:
         self._redis = redis
         self._offset: float | None = None  # Redis's time less time.monotonic(), seconds
 
-    async def deadline(self, seconds_from_now: float) -> str:
-        """That many seconds from now on Redis's clock, in milliseconds (for ARGV)."""
+    async def deadline(self, give_up_at: float) -> str:
+        """``give_up_at`` (on ``time.monotonic()``) on Redis's clock, in milliseconds.
+
+        Taken before the first call's TIME, so the round trip for it counts too.
+        """
         if self._offset is None:
             seconds, micros = await self._redis.time()
             self._offset = seconds + micros / 1e6 - time.monotonic()
-        return repr((time.monotonic() + self._offset + seconds_from_now) * 1000.0)
+        return repr((give_up_at + self._offset) * 1000.0)
 
     def saw(self, redis_ms: object) -> None:
         """Note the Redis time (milliseconds) a script answered with."""
@@ -118,8 +121,20 @@ class Outage:
         self.down = False
         self._retry_at = 0.0
 
+    def resting(self) -> bool:
+        """Down, and not yet time to try it again (nothing is claimed by asking)."""
+        return self.down and time.monotonic() < self._retry_at
+
     def worth_trying(self) -> bool:
-        return not self.down or time.monotonic() >= self._retry_at
+        """Whether to call Redis now: yes while it is up; while it is down, yes for one
+        caller per ``retry_interval`` (the others go on without it meanwhile)."""
+        if not self.down:
+            return True
+        now = time.monotonic()
+        if now < self._retry_at:
+            return False
+        self._retry_at = now + self._retry_interval
+        return True
 
     def failed(self, exc: BaseException, timeout: float) -> None:
         self._retry_at = time.monotonic() + self._retry_interval

@@ -354,7 +354,7 @@ class RedisTokenStore:
         return token
 
     async def _claim(self, owner: str, refused: list[str]) -> Any:
-        deadline = await self._redis_clock.deadline(self._timeout)
+        deadline = await self._redis_clock.deadline(time.monotonic() + self._timeout)
         wall = f"{self._wall():.3f}"
         return await self._claim_script(
             keys=[self._token_key, self._lock_key],

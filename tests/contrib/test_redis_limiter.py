@@ -197,6 +197,38 @@ async def test_while_redis_is_down_it_is_tried_once_per_retry_interval(
         await cache.aclose()
 
 
+async def test_callers_queued_behind_a_stalled_redis_do_not_each_wait_for_it(
+    redis_server: RedisServer,
+) -> None:
+    # The first calls to meet the stall find Redis down; the ones queued behind them
+    # (at most 16 are in flight) pace locally instead of each waiting out the timeout.
+    cache = redis_server.client(socket_timeout=5)
+    limiter = RedisRateLimiter(cache, capacity=200, refill_per_minute=60, timeout=0.3)
+    tries = 0
+    execute = cache.execute_command
+
+    async def counted(*args: Any, **kwargs: Any) -> Any:
+        nonlocal tries
+        tries += 1
+        return await execute(*args, **kwargs)
+
+    cache.execute_command = counted  # type: ignore[method-assign]
+    try:
+        assert await limiter.reserve(VirtualClock(), 0) == 0.0
+        tries = 0
+        redis_server.pause()
+        try:
+            with anyio.fail_after(10):
+                async with anyio.create_task_group() as tg:
+                    for _ in range(64):
+                        tg.start_soon(limiter.reserve, VirtualClock(), 100.0)
+        finally:
+            redis_server.resume()
+        assert tries <= 16
+    finally:
+        await cache.aclose()
+
+
 async def test_a_reservation_the_caller_gave_up_on_is_not_kept(
     redis_server: RedisServer,
 ) -> None:
@@ -229,3 +261,13 @@ def test_it_refuses_trio_naming_itself() -> None:
 
     with pytest.raises(ConfigurationError, match=r"RedisRateLimiter .*LocalRateLimiter"):
         trio.run(make)
+
+
+def test_a_client_without_one_connection_pool_is_accepted() -> None:
+    # redis.asyncio.RedisCluster keeps a pool per node, and no connection_pool.
+    class ClusterLike:
+        def register_script(self, script: str) -> object:
+            return object()
+
+    limiter = RedisRateLimiter(ClusterLike(), capacity=5, refill_per_minute=60)  # type: ignore[arg-type]
+    assert limiter.key.endswith(":bucket")
