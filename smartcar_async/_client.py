@@ -644,9 +644,10 @@ class SmartcarClient:
             return await self._chain(request)
         except (httpx.RequestError, APIConnectionError) as exc:
             # aclose() fails the requests still on the pool's connections, the token
-            # request included: say so, rather than blame the server.
-            if self._shared.closed:
-                raise _closed_in_flight(request) from exc
+            # request included: say so, rather than blame the server. (A pool passed in
+            # is not closed by aclose(): its errors are the server's.)
+            if self._shared.closed and self._shared.owns_http:
+                raise _closed_in_flight(request, sent=isinstance(exc, httpx.RequestError)) from exc
             if isinstance(exc, APIConnectionError):  # the token endpoint's, already ours
                 raise
             if isinstance(exc, httpx.TimeoutException):
@@ -679,9 +680,10 @@ class SmartcarClient:
         return parse(response)
 
 
-def _closed_in_flight(request: httpx.Request) -> ClientStateError:
+def _closed_in_flight(request: httpx.Request, *, sent: bool) -> ClientStateError:
+    # ``sent``: the request itself was on the wire (not its token request, not a wait).
     state = request.extensions.get(CALL_STATE_KEY)
-    command = isinstance(state, CallState) and not state.idempotent
+    command = sent and isinstance(state, CallState) and not state.idempotent
     return ClientStateError(
         f"this SmartcarClient was closed while {request.method} {request.url.path} was in "
         "flight" + ("; the command may have reached the vehicle" if command else "")

@@ -104,13 +104,14 @@ class DropsOnClose(httpx.AsyncBaseTransport):
 
 
 @pytest.mark.anyio
-@pytest.mark.parametrize("held", ["token", "read", "command"])
+@pytest.mark.parametrize("held", ["token", "read", "command", "command's token"])
 async def test_aclose_ends_a_call_whose_request_is_on_the_wire_in_a_client_state_error(
     held: str,
 ) -> None:
     # Closing the pool fails the requests on it; the caller learns that the client was
-    # closed, not that the server hung up (and a command, that it may have been sent).
-    transport = DropsOnClose(hold_token=held == "token")
+    # closed, not that the server hung up (and a command, that it may have been sent,
+    # unless only its token request was).
+    transport = DropsOnClose(hold_token=held in ("token", "command's token"))
     client = SmartcarClient(
         client_id="client_x",
         client_secret="s",
@@ -121,7 +122,7 @@ async def test_aclose_ends_a_call_whose_request_is_on_the_wire_in_a_client_state
 
     async def call() -> None:
         try:
-            if held == "command":
+            if held.startswith("command"):
                 await client.commands.lock("v1", user_id="u1")
             else:
                 await client.vehicles.get("v1")
@@ -138,8 +139,38 @@ async def test_aclose_ends_a_call_whose_request_is_on_the_wire_in_a_client_state
     assert isinstance(error, ClientStateError), repr(error)
     assert "closed" in str(error)
     assert isinstance(error.__cause__, SmartcarError | httpx.RequestError)
-    if held == "command":
-        assert "may have reached the vehicle" in str(error)
+    assert ("may have reached the vehicle" in str(error)) is (held == "command")
+
+
+@pytest.mark.anyio
+async def test_a_pool_passed_in_keeps_its_errors_after_aclose() -> None:
+    # aclose() does not close an http_client the caller passed in: a failure on it is
+    # the server's, not the closing's.
+    transport = DropsOnClose(hold_token=False)
+    own_pool = httpx.AsyncClient(transport=transport)
+    client = SmartcarClient(
+        client_id="client_x",
+        client_secret="s",
+        http_client=own_pool,
+        retry=RetryPolicy(max_retries=0),
+    )
+    outcomes: list[BaseException] = []
+
+    async def call() -> None:
+        try:
+            await client.commands.lock("v1", user_id="u1")
+        except Exception as exc:  # recorded: the test says which kind it must be
+            outcomes.append(exc)
+
+    with anyio.fail_after(TIMEOUT):
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(call)
+            await anyio.wait_all_tasks_blocked()
+            await client.aclose()
+            await transport.aclose()  # the server hangs up, on its own time
+    await own_pool.aclose()
+    (error,) = outcomes
+    assert type(error).__name__ == "APIConnectionError", repr(error)
 
 
 # ---------------------------------------------------------------- a second event loop
