@@ -279,6 +279,16 @@ class TokenManager:
         half = token.lifetime / 2
         return min(self._advisory, half), min(self._mandatory, half)
 
+    def current(self) -> AccessToken | None:
+        """The cached token if it can be used now without waiting for a refresh, else
+        None (none yet, or in the last part of its life, the mandatory window).
+
+        Examples:
+            >>> token = client.tokens.current() or await client.tokens.get()
+        """
+        token = self._token
+        return token if token is not None and self._is_usable(token) else None
+
     async def get(self) -> AccessToken:
         """A valid token: the cached one when fresh, else a refreshed one.
 

@@ -313,14 +313,14 @@ class SmartcarClient:
             "vehicle": shared.vehicle_api_url,
             "management": shared.management_api_url,
         }
-        # Auth takes each attempt's slot from the pacer (see Pacer), inside the retry
-        # loop and the throttle: every attempt costs the bucket a request, and a paused
-        # client spends no slots.
+        # Every attempt (retries and a 401's replay included) is admitted by auth: its
+        # token, the app-wide pause, its slot; the throttle, last, notes which pause it
+        # went out in and pauses the client on an app-wide 429.
         layers: list[Middleware] = [
             *middleware,
             RetryMiddleware(shared.clock),
+            AuthMiddleware(shared.tokens, shared.throttle, shared.pacing),
             shared.throttle,
-            AuthMiddleware(shared.tokens, shared.pacing),
         ]
         self._chain: Next = build_chain(layers, self._send_once)
         # Imported here: the resource modules import this module for typing.

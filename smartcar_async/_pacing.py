@@ -135,13 +135,12 @@ def check_bucket(capacity: int, refill_per_minute: float, headroom: int) -> None
 class Pacer:
     """Takes a slot from the `RateLimiter` for each attempt, just before it is sent.
 
-    `AuthMiddleware` calls it between getting the token and sending: a request waiting
-    for a slow token holds no slot (its slot would be spent late, together with the
-    others that came due meanwhile), and one that waited long for a slot has its token
-    checked again before it goes. It runs inside the retry loop, because every attempt
-    costs the bucket one request, a 401's replay included. The wait is bounded by the
-    request's pool timeout (waiting for a slot is waiting for capacity, like waiting for
-    a pooled connection); past it the call raises `APITimeoutError` without sending.
+    `AuthMiddleware` calls it once the attempt has its token and no app-wide pause is
+    on, so that no other wait holds a slot; if one began meanwhile, the slot is given
+    up (see `AuthMiddleware`). Every attempt takes one, retries and a 401's replay
+    included, since each costs the bucket a request. The wait is bounded by the
+    request's pool timeout (waiting for a slot is waiting for capacity, like waiting
+    for a pooled connection); past it the call raises `APITimeoutError` without sending.
     """
 
     def __init__(self, limiter: RateLimiter, clock: Clock) -> None:

@@ -167,7 +167,17 @@ class ThrottleMiddleware:
         self._strikes = 0  # app-wide 429s in a row without a success between them
         self._generation = 0  # bumped by each new or longer pause
 
-    async def __call__(self, request: httpx.Request, call_next: Next) -> httpx.Response:
+    def paused(self) -> bool:
+        """Whether a pause is on now."""
+        return self.paused_until > self._clock.now()
+
+    async def wait_out_pause(self, request: httpx.Request) -> None:
+        """Sleep until the pause, if any, is over (`AuthMiddleware` calls this before
+        each attempt is sent).
+
+        Raises:
+            RateLimitError: the pause would cross the call's wait budget (at once).
+        """
         state = call_state(request)
         while (wait := self.paused_until - self._clock.now()) > 0:
             if state is not None:
@@ -175,6 +185,10 @@ class ThrottleMiddleware:
                     raise _paused_error(wait, state.retry.wait_budget)
                 state.waited += wait
             await self._clock.sleep(wait)
+
+    async def __call__(self, request: httpx.Request, call_next: Next) -> httpx.Response:
+        # Right before the send, after every wait: which pause this attempt went out in.
+        state = call_state(request)
         sent_in = self._generation
         response = await call_next(request)
         if classify_response(response) is ResponseKind.APP_RATE_LIMIT:
@@ -227,27 +241,54 @@ def _paused_error(wait: float, budget: float) -> RateLimitError:
 
 
 class AuthMiddleware:
-    """Sets the bearer token; on a 401, forgets that token and replays the call once.
+    """Admits each attempt, then sends it with its bearer token; on a 401, forgets that
+    token and replays the call once.
 
-    With a `Pacer` (``rate_limit=``), each attempt takes its slot here, after its token
-    came and before it is sent, and the token is read again after a wait for a slot
-    (from memory, unless it aged into its refresh window meanwhile).
+    Admission is every wait before a send, ordered so that none holds a slot of the
+    application's bucket (``rate_limit=``, a `Pacer`) while it waits for something
+    else: first the token (a refresh may take a while), then the app-wide pause
+    (`ThrottleMiddleware`), then the slot. If a pause began while the attempt waited for
+    its slot, or the token aged into its refresh and the refresh made it wait, the slot
+    is given up and admission goes round again: attempts whose slots came meanwhile
+    must not all go together when the pause or the refresh ends. After a few rounds the
+    attempt goes anyway.
     """
 
-    def __init__(self, tokens: TokenManager, pacer: Pacer | None = None) -> None:
+    def __init__(
+        self, tokens: TokenManager, throttle: ThrottleMiddleware, pacer: Pacer | None = None
+    ) -> None:
         self._tokens = tokens
+        self._throttle = throttle
         self._pacer = pacer
 
-    async def _authorize(self, request: httpx.Request) -> AccessToken:
+    async def _admit(self, request: httpx.Request) -> AccessToken:
+        clock = self._tokens.clock
         token = await self._tokens.get()
-        if self._pacer is not None:
-            await self._pacer.take_slot(request)
+        for _ in range(_ADMISSION_ROUNDS):
+            await self._throttle.wait_out_pause(request)
+            if self._pacer is not None:
+                await self._pacer.take_slot(request)
+                if self._throttle.paused():
+                    continue
+            current = self._tokens.current()
+            if current is not None:
+                token = current
+                break
+            began = clock.now()
             token = await self._tokens.get()
+            if self._pacer is None or clock.now() <= began:
+                break  # no slot, or the refresh made it wait no time: the slot is good
+        else:
+            # Slots given up each round: this one is kept, whatever comes while it waits.
+            await self._throttle.wait_out_pause(request)
+            if self._pacer is not None:
+                await self._pacer.take_slot(request)
+            token = self._tokens.current() or await self._tokens.get()
         request.headers["Authorization"] = "Bearer " + token.value
         return token
 
     async def __call__(self, request: httpx.Request, call_next: Next) -> httpx.Response:
-        token = await self._authorize(request)
+        token = await self._admit(request)
         response = await call_next(request)
         if response.status_code != 401:
             return response
@@ -258,11 +299,16 @@ class AuthMiddleware:
             return response
         await response.aclose()
         await self._tokens.invalidate(token)
-        await self._authorize(request)
+        await self._admit(request)
         if state is not None:
             state.replayed = True
         logger.info("401 on %s %s: replaying once with a new token", request.method, _path(request))
         return await call_next(request)
+
+
+# Admission rounds before an attempt goes whatever happened while it waited: each round
+# given up costs a slot, and a pause or refresh that keeps coming back is not worth more.
+_ADMISSION_ROUNDS = 3
 
 
 def build_chain(middleware: Sequence[Middleware], send: Next) -> Next:

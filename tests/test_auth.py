@@ -457,6 +457,21 @@ async def test_fresh_token_is_returned_without_a_request() -> None:
     assert len(fake.token_requests) == 1
 
 
+async def test_current_is_the_token_only_while_it_needs_no_refresh() -> None:
+    clock = RecordingClock()
+    fake = FakeSmartcar(clock)
+    tokens, http = manager(fake, clock)
+    with anyio.fail_after(TIMEOUT):
+        async with http:
+            assert tokens.current() is None  # none yet
+            first = await tokens.get()
+            clock.advance(3600 - 100)  # in the advisory window: still usable as it is
+            assert tokens.current() is first
+            clock.advance(50)  # 50 s left: inside the 60 s mandatory window
+            assert tokens.current() is None
+    assert len(fake.token_requests) == 1  # asking never fetches
+
+
 async def test_invalidate_forgets_only_the_current_token() -> None:
     clock = RecordingClock()
     fake = FakeSmartcar(clock)

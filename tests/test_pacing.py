@@ -10,11 +10,12 @@ from __future__ import annotations
 import anyio
 import httpx
 import pytest
-from _helpers import TIMEOUT, FakeSmartcar, make_client, read
+from _helpers import TIMEOUT, Delivery, FakeSmartcar, Reply, make_client, read
 
 from smartcar_async import (
     APITimeoutError,
     LocalRateLimiter,
+    RateLimitError,
     RetryPolicy,
     SmartcarClient,
     VirtualClock,
@@ -105,8 +106,6 @@ async def test_every_attempt_takes_a_slot() -> None:
     clock = VirtualClock()
     fake = FakeSmartcar(clock)
     body = {"errors": [{"status": "500", "type": "SERVER", "code": "INTERNAL"}]}
-    from _helpers import Reply
-
     fake.api_script = [Reply(500, json=body)]
     limiter = LocalRateLimiter(capacity=1, refill_per_minute=60, headroom=0)
     with anyio.fail_after(TIMEOUT):
@@ -231,3 +230,92 @@ async def test_a_request_that_waited_long_for_a_slot_goes_with_a_fresh_token() -
         assert delivery.authorization is not None
         token = delivery.authorization.removeprefix("Bearer ")
         assert issued_at[token] + 120 - delivery.at >= 60, (token, delivery.at)
+
+
+async def test_a_token_refresh_after_the_slot_wait_does_not_bunch_the_requests() -> None:
+    # 60 s tokens (refreshed in their last 30 s), a refresh that takes 5 s, a 20-slot
+    # bucket at 10 a second. 150 requests start when the token has 35 s left: those
+    # whose slots come in its last 30 s wait for the refresh, and must not then all go
+    # together when the new token arrives.
+    clock = VirtualClock()
+    limits = RateLimits(app_capacity=20, app_refill_per_second=10)
+    emulator = SmartcarEmulator(
+        vehicles=1, seed=5, clock=clock, rate_limits=limits, token_lifetime=60
+    )
+    limiter = LocalRateLimiter(capacity=20, refill_per_minute=600)
+    car = emulator.fleet()[0]
+    done = anyio.Event()
+    failures: list[Exception] = []
+
+    async def get() -> None:
+        try:
+            await client.vehicles.get(car.vehicle_id)
+        except Exception as exc:  # recorded: the test says none may occur
+            failures.append(exc)
+
+    with anyio.fail_after(TIMEOUT):
+        async with (
+            SmartcarClient(
+                **emulator.client_kwargs(),
+                clock=clock,
+                rate_limit=limiter,
+                retry=RetryPolicy(max_retries=0),
+            ) as client,
+            anyio.create_task_group() as tg,
+        ):
+            await client.tokens.get()
+            clock.advance(25)
+            emulator.add_fault(Fault.latency(5.0), route="POST /oauth2/token")
+            tg.start_soon(drive, clock, done)
+            async with anyio.create_task_group() as calls:
+                for _ in range(150):
+                    calls.start_soon(get)
+            done.set()
+    assert failures == []
+    bucket = emulator.rate_limiter
+    assert bucket is not None
+    assert (bucket.admitted, bucket.refused) == (150, 0)
+
+
+async def test_a_request_waiting_for_its_slot_waits_out_a_pause_that_began_meanwhile() -> None:
+    # One slot every 10 s. The first request's answer, at 1 s, is an app-wide 429: the
+    # client pauses until 31 s. The second, whose slot comes at 10 s, is not sent
+    # during the pause, and takes a fresh slot after it.
+    clock = VirtualClock()
+    fake = FakeSmartcar(clock)
+    limit = {"errors": [{"status": "429", "type": "RATE_LIMIT", "code": "SMARTCAR_API"}]}
+
+    async def answer(request: httpx.Request, delivery: Delivery) -> Reply:
+        if len(fake.api) == 1:
+            await clock.sleep(1)
+            return Reply(429, json=limit)
+        return Reply(200, json={"ok": True})
+
+    fake.api_handler = answer
+    limiter = LocalRateLimiter(capacity=1, refill_per_minute=6, headroom=0)
+    outcomes: list[Exception | None] = []
+
+    async def call() -> None:
+        try:
+            await read(client)
+        except Exception as exc:  # recorded: the test says which
+            outcomes.append(exc)
+        else:
+            outcomes.append(None)
+
+    with anyio.fail_after(TIMEOUT):
+        async with make_client(
+            fake, clock=clock, rate_limit=limiter, retry=RetryPolicy(max_retries=0, jitter=0)
+        ) as client:
+            await client.tokens.get()
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(call)
+                await clock.wait_for_sleepers(1)  # the first answer, due at 1 s
+                tg.start_soon(call)
+                await clock.wait_for_sleepers(2)  # and the second's slot, at 10 s
+                while len(outcomes) < 2:
+                    await anyio.wait_all_tasks_blocked()
+                    clock.advance_to_next()
+    assert [d.at for d in fake.api] == [0.0, 31.0]
+    assert isinstance(outcomes[0], RateLimitError)
+    assert outcomes[1] is None
