@@ -223,6 +223,8 @@ class RedisTokenStore:
         # a fresh wall-to-monotonic conversion would differ by a few microseconds.
         self._latest: AccessToken | None = None
         self._rejected: deque[str] = deque(maxlen=_REJECTED_MEMORY)
+        # Asked with resting(), which claims no probe: a store is called rarely, and a
+        # burst of 401s must not leave the refresh behind the probe an invalidate took.
         self._outage = Outage(
             "Redis token store", "this process fetches its own token", retry_interval
         )
@@ -281,7 +283,7 @@ class RedisTokenStore:
             >>> token = await store.load()
         """
         clock = self._bound()
-        if not self._outage.worth_trying():
+        if self._outage.resting():
             return None
         try:
             fields = await self._call(self._redis.hmget, self._token_key, ["v", "exp", "lifetime"])
@@ -299,7 +301,7 @@ class RedisTokenStore:
             >>> token = await store.refresh(fetch_token, stale=None)
         """
         self._bound()
-        if self._outage.worth_trying():
+        if not self._outage.resting():
             with contextlib.suppress(_Unavailable):
                 return await self._refresh_shared(fetch, stale)
         return self._remember(await fetch())
@@ -316,7 +318,7 @@ class RedisTokenStore:
         self._rejected.append(token.value)
         if self._latest is not None and self._latest.value == token.value:
             self._latest = None
-        if self._outage.worth_trying():
+        if not self._outage.resting():
             with contextlib.suppress(_Unavailable):
                 await self._call(self._invalidate, keys=[self._token_key], args=[token.value])
 
