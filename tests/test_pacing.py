@@ -7,6 +7,8 @@ paced like the emulator's bucket never meets its 429.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 import anyio
 import httpx
 import pytest
@@ -165,25 +167,25 @@ async def test_paced_like_the_bucket_a_fleet_never_meets_the_429() -> None:
     assert (120 - 19) / 10 <= clock.now() <= (120 - 19) / 10 + 0.5
 
 
-async def test_a_slow_token_does_not_bunch_the_paced_requests() -> None:
-    # Each request takes its slot after its token: slots that came due while every
-    # request waited for a slow token must not all be spent at once when it arrives.
-    clock = VirtualClock()
-    limits = RateLimits(app_capacity=20, app_refill_per_second=10)
-    emulator = SmartcarEmulator(vehicles=1, seed=5, clock=clock, rate_limits=limits)
-    emulator.add_fault(Fault.latency(1.0), route="POST /oauth2/token")
+async def paced_reads(
+    emulator: SmartcarEmulator,
+    clock: VirtualClock,
+    calls: int,
+    *,
+    first: Callable[[SmartcarClient], Awaitable[None]] | None = None,
+) -> list[Exception]:
+    """The errors of ``calls`` concurrent vehicle reads, paced to a bucket of 20 at 10 a
+    second (the emulator's, in these tests) and never retried; ``first`` runs before."""
     limiter = LocalRateLimiter(capacity=20, refill_per_minute=600)
     car = emulator.fleet()[0]
     done = anyio.Event()
-    outcomes: list[BaseException | None] = []
+    errors: list[Exception] = []
 
     async def get() -> None:
         try:
             await client.vehicles.get(car.vehicle_id)
-        except Exception as exc:  # recorded: the test says none may occur
-            outcomes.append(exc)
-        else:
-            outcomes.append(None)
+        except Exception as exc:  # recorded: the tests say none may occur
+            errors.append(exc)
 
     with anyio.fail_after(TIMEOUT):
         async with (
@@ -195,12 +197,24 @@ async def test_a_slow_token_does_not_bunch_the_paced_requests() -> None:
             ) as client,
             anyio.create_task_group() as tg,
         ):
+            if first is not None:
+                await first(client)
             tg.start_soon(drive, clock, done)
-            async with anyio.create_task_group() as calls:
-                for _ in range(40):
-                    calls.start_soon(get)
+            async with anyio.create_task_group() as reads:
+                for _ in range(calls):
+                    reads.start_soon(get)
             done.set()
-    assert outcomes == [None] * 40
+    return errors
+
+
+async def test_a_slow_token_does_not_bunch_the_paced_requests() -> None:
+    # Each request takes its slot after its token: slots that came due while every
+    # request waited for a slow token must not all be spent at once when it arrives.
+    clock = VirtualClock()
+    limits = RateLimits(app_capacity=20, app_refill_per_second=10)
+    emulator = SmartcarEmulator(vehicles=1, seed=5, clock=clock, rate_limits=limits)
+    emulator.add_fault(Fault.latency(1.0), route="POST /oauth2/token")
+    assert await paced_reads(emulator, clock, 40) == []
     bucket = emulator.rate_limiter
     assert bucket is not None
     assert (bucket.admitted, bucket.refused) == (40, 0)
@@ -242,36 +256,13 @@ async def test_a_token_refresh_after_the_slot_wait_does_not_bunch_the_requests()
     emulator = SmartcarEmulator(
         vehicles=1, seed=5, clock=clock, rate_limits=limits, token_lifetime=60
     )
-    limiter = LocalRateLimiter(capacity=20, refill_per_minute=600)
-    car = emulator.fleet()[0]
-    done = anyio.Event()
-    failures: list[Exception] = []
 
-    async def get() -> None:
-        try:
-            await client.vehicles.get(car.vehicle_id)
-        except Exception as exc:  # recorded: the test says none may occur
-            failures.append(exc)
+    async def age_the_token(client: SmartcarClient) -> None:
+        await client.tokens.get()
+        clock.advance(25)
+        emulator.add_fault(Fault.latency(5.0), route="POST /oauth2/token")
 
-    with anyio.fail_after(TIMEOUT):
-        async with (
-            SmartcarClient(
-                **emulator.client_kwargs(),
-                clock=clock,
-                rate_limit=limiter,
-                retry=RetryPolicy(max_retries=0),
-            ) as client,
-            anyio.create_task_group() as tg,
-        ):
-            await client.tokens.get()
-            clock.advance(25)
-            emulator.add_fault(Fault.latency(5.0), route="POST /oauth2/token")
-            tg.start_soon(drive, clock, done)
-            async with anyio.create_task_group() as calls:
-                for _ in range(150):
-                    calls.start_soon(get)
-            done.set()
-    assert failures == []
+    assert await paced_reads(emulator, clock, 150, first=age_the_token) == []
     bucket = emulator.rate_limiter
     assert bucket is not None
     assert (bucket.admitted, bucket.refused) == (150, 0)

@@ -172,6 +172,20 @@ async def test_more_callers_than_connections_still_share_the_bucket(
         await cache.aclose()
 
 
+class CommandCounter:
+    """Counts the commands ``cache`` sends (each a round trip, or a try while down)."""
+
+    def __init__(self, cache: aioredis.Redis) -> None:
+        self.count = 0
+        execute = cache.execute_command
+
+        async def counted(*args: Any, **kwargs: Any) -> Any:
+            self.count += 1
+            return await execute(*args, **kwargs)
+
+        cache.execute_command = counted  # type: ignore[method-assign]
+
+
 async def test_while_redis_is_down_it_is_tried_once_per_retry_interval(
     redis_server: RedisServer,
 ) -> None:
@@ -179,20 +193,12 @@ async def test_while_redis_is_down_it_is_tried_once_per_retry_interval(
     limiter = RedisRateLimiter(
         cache, capacity=5, refill_per_minute=60, timeout=0.5, retry_interval=3600
     )
-    tries = 0
-    execute = cache.execute_command
-
-    async def counted(*args: Any, **kwargs: Any) -> Any:
-        nonlocal tries
-        tries += 1
-        return await execute(*args, **kwargs)
-
-    cache.execute_command = counted  # type: ignore[method-assign]
+    tries = CommandCounter(cache)
     try:
         redis_server.stop()
         waits = [await limiter.reserve(VirtualClock(), 100.0) for _ in range(3)]
         assert waits == [0.0, 0.0, 0.0]  # the local bucket
-        assert tries == 1  # not once per request, each costing the timeout
+        assert tries.count == 1  # not once per request, each costing the timeout
     finally:
         await cache.aclose()
 
@@ -204,18 +210,10 @@ async def test_callers_queued_behind_a_stalled_redis_do_not_each_wait_for_it(
     # (at most 16 are in flight) pace locally instead of each waiting out the timeout.
     cache = redis_server.client(socket_timeout=5)
     limiter = RedisRateLimiter(cache, capacity=200, refill_per_minute=60, timeout=0.3)
-    tries = 0
-    execute = cache.execute_command
-
-    async def counted(*args: Any, **kwargs: Any) -> Any:
-        nonlocal tries
-        tries += 1
-        return await execute(*args, **kwargs)
-
-    cache.execute_command = counted  # type: ignore[method-assign]
+    tries = CommandCounter(cache)
     try:
         assert await limiter.reserve(VirtualClock(), 0) == 0.0
-        tries = 0
+        tries.count = 0
         redis_server.pause()
         try:
             with anyio.fail_after(10):
@@ -224,7 +222,7 @@ async def test_callers_queued_behind_a_stalled_redis_do_not_each_wait_for_it(
                         tg.start_soon(limiter.reserve, VirtualClock(), 100.0)
         finally:
             redis_server.resume()
-        assert tries <= 16
+        assert tries.count <= 16
     finally:
         await cache.aclose()
 

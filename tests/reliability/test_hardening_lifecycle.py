@@ -12,7 +12,7 @@ import json
 import os
 import threading
 import warnings
-from collections.abc import Callable, Coroutine, Iterator
+from collections.abc import Awaitable, Callable, Coroutine, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -103,6 +103,32 @@ class DropsOnClose(httpx.AsyncBaseTransport):
         self._closed.set()
 
 
+async def closed_mid_call(
+    client: SmartcarClient,
+    call: Callable[[], Awaitable[object]],
+    *,
+    then: Callable[[], Awaitable[None]] | None = None,
+) -> BaseException:
+    """The error ``call()`` ends in when ``client`` is closed while the call waits."""
+    errors: list[BaseException] = []
+
+    async def run() -> None:
+        try:
+            await call()
+        except Exception as exc:  # recorded: the test says which kind it must be
+            errors.append(exc)
+
+    with anyio.fail_after(TIMEOUT):
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(run)
+            await anyio.wait_all_tasks_blocked()
+            await client.aclose()
+            if then is not None:
+                await then()
+    (error,) = errors
+    return error
+
+
 @pytest.mark.anyio
 @pytest.mark.parametrize("held", ["token", "read", "command", "command's token"])
 async def test_aclose_ends_a_call_whose_request_is_on_the_wire_in_a_client_state_error(
@@ -118,24 +144,14 @@ async def test_aclose_ends_a_call_whose_request_is_on_the_wire_in_a_client_state
         transport=transport,
         retry=RetryPolicy(max_retries=0),
     )
-    outcomes: list[BaseException] = []
 
-    async def call() -> None:
-        try:
-            if held.startswith("command"):
-                await client.commands.lock("v1", user_id="u1")
-            else:
-                await client.vehicles.get("v1")
-        except Exception as exc:  # recorded: the test says which kind it must be
-            outcomes.append(exc)
+    async def call() -> object:
+        if held.startswith("command"):
+            return await client.commands.lock("v1", user_id="u1")
+        return await client.vehicles.get("v1")
 
-    with anyio.fail_after(TIMEOUT):
-        async with anyio.create_task_group() as tg:
-            tg.start_soon(call)
-            await anyio.wait_all_tasks_blocked()
-            assert transport.waiting == 1
-            await client.aclose()
-    (error,) = outcomes
+    error = await closed_mid_call(client, call)
+    assert transport.waiting == 1
     assert isinstance(error, ClientStateError), repr(error)
     assert "closed" in str(error)
     assert isinstance(error.__cause__, SmartcarError | httpx.RequestError)
@@ -154,22 +170,11 @@ async def test_a_pool_passed_in_keeps_its_errors_after_aclose() -> None:
         http_client=own_pool,
         retry=RetryPolicy(max_retries=0),
     )
-    outcomes: list[BaseException] = []
-
-    async def call() -> None:
-        try:
-            await client.commands.lock("v1", user_id="u1")
-        except Exception as exc:  # recorded: the test says which kind it must be
-            outcomes.append(exc)
-
-    with anyio.fail_after(TIMEOUT):
-        async with anyio.create_task_group() as tg:
-            tg.start_soon(call)
-            await anyio.wait_all_tasks_blocked()
-            await client.aclose()
-            await transport.aclose()  # the server hangs up, on its own time
+    # The server hangs up on its own time, after the close.
+    error = await closed_mid_call(
+        client, lambda: client.commands.lock("v1", user_id="u1"), then=transport.aclose
+    )
     await own_pool.aclose()
-    (error,) = outcomes
     assert type(error).__name__ == "APIConnectionError", repr(error)
 
 
