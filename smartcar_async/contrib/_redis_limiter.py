@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import math
 import time
 import weakref
 from typing import Final
@@ -18,6 +17,7 @@ from ._redis_support import (
     Outage,
     RedisClock,
     aioredis,
+    check_seconds,
     refuse_trio,
     require_asyncio,
 )
@@ -106,16 +106,18 @@ class RedisRateLimiter(LocalRateLimiter):
     ) -> None:
         refuse_trio("RedisRateLimiter")
         super().__init__(capacity=capacity, refill_per_minute=refill_per_minute, headroom=headroom)
-        if not (math.isfinite(timeout) and timeout > 0):
-            raise ValueError("timeout must be a positive number of seconds")
-        if not (math.isfinite(retry_interval) and retry_interval >= 0):
-            raise ValueError("retry_interval must be >= 0 seconds")
+        check_seconds(timeout=timeout)
         self._redis = redis
         digest = hashlib.sha256(name.encode()).hexdigest()[:32]
         self.key = f"{key_prefix}:{{{digest}}}:bucket"
         self._timeout = timeout
         self._script = redis.register_script(_RESERVE_SCRIPT)
-        self._outage = Outage("Redis rate limiter", "pacing this process alone", retry_interval)
+        self._outage = Outage(
+            "Redis rate limiter",
+            meanwhile="pacing this process alone",
+            back="pacing is shared",
+            retry_interval=retry_interval,
+        )
         # A Redis Cluster client has a pool per node and no connection_pool.
         pool_size = getattr(getattr(redis, "connection_pool", None), "max_connections", None)
         self._max_calls = _MAX_CALLS
@@ -149,7 +151,7 @@ class RedisRateLimiter(LocalRateLimiter):
                 self._outage.failed(exc, self._timeout)
                 return await super().reserve(clock, max_wait)
         self._redis_clock.saw(redis_now_ms)
-        self._outage.answered("pacing is shared")
+        self._outage.answered()
         wait = float(wait_ms)
         if wait < 0:  # past its deadline by Redis's clock (the clocks stepped): go local
             return await super().reserve(clock, max_wait)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 import sys
 import time
 from typing import Final
@@ -28,6 +29,7 @@ __all__ = [
     "Outage",
     "RedisClock",
     "aioredis",
+    "check_seconds",
     "redis_sync",
     "refuse_trio",
     "require_asyncio",
@@ -75,6 +77,13 @@ class RedisClock:
                 self._offset = float(text) / 1000.0 - time.monotonic()
 
 
+def check_seconds(**durations: float) -> None:
+    """`ValueError` unless each duration is a positive, finite number of seconds."""
+    for name, seconds in durations.items():
+        if not (math.isfinite(seconds) and seconds > 0):
+            raise ValueError(f"{name} must be a positive number of seconds")
+
+
 def in_trio() -> bool:
     trio = sys.modules.get("trio")
     if trio is None:
@@ -114,9 +123,12 @@ class Outage:
     back. While down, Redis is tried again once per ``retry_interval``, so an outage
     does not cost the caller ``timeout`` on every step."""
 
-    def __init__(self, what: str, meanwhile: str, retry_interval: float) -> None:
+    def __init__(self, what: str, *, meanwhile: str, back: str, retry_interval: float) -> None:
+        if not (math.isfinite(retry_interval) and retry_interval >= 0):
+            raise ValueError("retry_interval must be >= 0 seconds")
         self._what = what
         self._meanwhile = meanwhile
+        self._back = back
         self._retry_interval = retry_interval
         self.down = False
         self._retry_at = 0.0
@@ -150,7 +162,7 @@ class Outage:
             self._meanwhile,
         )
 
-    def answered(self, shared_again: str) -> None:
+    def answered(self) -> None:
         if self.down:
             self.down = False
-            logger.info("%s reachable again: %s", self._what, shared_again)
+            logger.info("%s reachable again: %s", self._what, self._back)

@@ -50,6 +50,7 @@ from ._redis_support import (
     Outage,
     RedisClock,
     aioredis,
+    check_seconds,
     redis_sync,
     refuse_trio,
     require_asyncio,
@@ -191,15 +192,7 @@ class RedisTokenStore:
             )
         if not key_prefix:
             raise ValueError("key_prefix must not be empty")
-        for name, seconds in (
-            ("lock_lease", lock_lease),
-            ("wait_timeout", wait_timeout),
-            ("timeout", timeout),
-        ):
-            if not (math.isfinite(seconds) and seconds > 0):
-                raise ValueError(f"{name} must be a positive number of seconds")
-        if not (math.isfinite(retry_interval) and retry_interval >= 0):
-            raise ValueError("retry_interval must be >= 0 seconds")
+        check_seconds(lock_lease=lock_lease, wait_timeout=wait_timeout, timeout=timeout)
         if wait_timeout <= lock_lease:
             # Otherwise a waiter gives up before a dead holder's lease ends.
             raise ValueError("wait_timeout must exceed lock_lease")
@@ -226,7 +219,10 @@ class RedisTokenStore:
         # Asked with resting(), which claims no probe: a store is called rarely, and a
         # burst of 401s must not leave the refresh behind the probe an invalidate took.
         self._outage = Outage(
-            "Redis token store", "this process fetches its own token", retry_interval
+            "Redis token store",
+            meanwhile="this process fetches its own token",
+            back="the token is shared again",
+            retry_interval=retry_interval,
         )
 
     # -- binding ---------------------------------------------------------------------------
@@ -440,7 +436,7 @@ class RedisTokenStore:
         except REDIS_ERRORS as exc:
             self._outage.failed(exc, self._timeout)
             raise _Unavailable from exc
-        self._outage.answered("the token is shared again")
+        self._outage.answered()
         return result
 
 
