@@ -179,16 +179,12 @@ class Commands(Resource):
         @property
         def with_raw_response(self) -> _RawCommands: ...
 
-    async def _send(
-        self, segment: str, user_id: str, command: PreparedCommand[T], *, warn: bool = True
-    ) -> T:
+    async def _send(self, segment: str, user_id: str, command: PreparedCommand[T]) -> T:
         # The registry types each command by what its answer parses into; the parser
         # is picked here, where the answers are read.
         parse: Callable[[httpx.Response], Any] = (
             parse_optional_command_response if command.may_be_empty else parse_command_response
         )
-        if warn:
-            _warn_if_experimental(command)
         return await self._client._call(
             command.method,
             "vehicle",
@@ -201,7 +197,11 @@ class Commands(Resource):
 
     async def _run(self, vehicle_id: str, user_id: str, command: PreparedCommand[T]) -> T:
         segment = path_segment(vehicle_id, "vehicle_id")
-        return await self._send(segment, check_user_id(user_id), command)
+        user_id = check_user_id(user_id)
+        # One command to one vehicle, its ids checked: warned about here (run_many
+        # warns once for all of its own).
+        _warn_if_experimental(command)
+        return await self._send(segment, user_id, command)
 
     @one_request
     async def lock(self, vehicle_id: str, *, user_id: str) -> CommandExecution:
@@ -411,7 +411,7 @@ class Commands(Resource):
 
         async def run(target: VehicleTargetT) -> CommandExecution | None:
             segment, user_id = target_ids(target)
-            return await send(segment, user_id, command, warn=False)
+            return await send(segment, user_id, command)
 
         return self._client.fan_out(
             targets,
