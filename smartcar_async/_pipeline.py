@@ -264,11 +264,12 @@ class AuthMiddleware:
     async def _admit(self, request: httpx.Request) -> AccessToken:
         clock = self._tokens.clock
         token = await self._tokens.get()
-        for _ in range(_ADMISSION_ROUNDS):
+        for given_up in range(_SLOTS_GIVEN_UP + 1):
+            kept = given_up == _SLOTS_GIVEN_UP  # this round's slot is kept, come what may
             await self._throttle.wait_out_pause(request)
             if self._pacer is not None:
                 await self._pacer.take_slot(request)
-                if self._throttle.paused():
+                if self._throttle.paused() and not kept:
                     continue
             current = self._tokens.current()
             if current is not None:
@@ -276,14 +277,8 @@ class AuthMiddleware:
                 break
             began = clock.now()
             token = await self._tokens.get()
-            if self._pacer is None or clock.now() <= began:
+            if self._pacer is None or clock.now() <= began or kept:
                 break  # no slot, or the refresh made it wait no time: the slot is good
-        else:
-            # Slots given up each round: this one is kept, whatever comes while it waits.
-            await self._throttle.wait_out_pause(request)
-            if self._pacer is not None:
-                await self._pacer.take_slot(request)
-            token = self._tokens.current() or await self._tokens.get()
         request.headers["Authorization"] = "Bearer " + token.value
         return token
 
@@ -306,9 +301,10 @@ class AuthMiddleware:
         return await call_next(request)
 
 
-# Admission rounds before an attempt goes whatever happened while it waited: each round
-# given up costs a slot, and a pause or refresh that keeps coming back is not worth more.
-_ADMISSION_ROUNDS = 3
+# Slots an attempt gives up at most before it keeps one whatever happens while it waits:
+# each costs the bucket a slot, and a pause or refresh that keeps coming back is not
+# worth more.
+_SLOTS_GIVEN_UP = 3
 
 
 def build_chain(middleware: Sequence[Middleware], send: Next) -> Next:
